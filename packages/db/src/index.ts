@@ -1,0 +1,10 @@
+export { type CreateDbOptions, createDb, createPool } from './create-db.ts';
+export {
+  appliedMigrations,
+  DEFAULT_MIGRATIONS_DIR,
+  type MigrateOptions,
+  type MigrateOutcome,
+  MigrationError,
+  migrateToLatest,
+} from './migrate.ts';
+export * from './types.ts';

@@ -1,0 +1,4 @@
+export { createTestRedis, type TestRedis } from './redis.ts';
+export { withDatabase } from './template.ts';
+export { adminQuery, createEmptyDatabase, createTestDatabase, type TestDatabase } from './test-database.ts';
+export { type WaitForOptions, waitFor } from './wait-for.ts';
