@@ -14,6 +14,19 @@ export async function startTestServices(env: NodeJS.ProcessEnv = process.env): P
     return { databaseUrl: env.TEST_DATABASE_URL, redisUrl: env.TEST_REDIS_URL, stop: async () => {} };
   }
   // Loaded only when needed: a laptop with Docker and no local services.
+  try {
+    return await startContainers(env);
+  } catch (error) {
+    throw new Error(
+      'Tests need Postgres and Redis. Set TEST_DATABASE_URL and TEST_REDIS_URL (for example ' +
+        'postgres://postgres@127.0.0.1:5432/postgres and redis://127.0.0.1:6379), or run Docker so ' +
+        `testcontainers can start them. Starting containers failed: ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  }
+}
+
+async function startContainers(env: NodeJS.ProcessEnv): Promise<TestServices> {
   const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
   const { RedisContainer } = await import('@testcontainers/redis');
   const [pg, redis] = await Promise.all([

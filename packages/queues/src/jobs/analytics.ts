@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { baseFields, isoDate, workspaceId } from '../common.ts';
+
+export const dailyAnalyticsRollupPayload = z.strictObject({
+  ...baseFields,
+  workspace_id: workspaceId,
+  /** The day to roll up, in the workspace's time zone; yesterday there when omitted. */
+  date: isoDate.optional(),
+});
+
+export const weeklyReportPayload = z.strictObject({
+  ...baseFields,
+  workspace_id: workspaceId,
+  /** Monday of the week to report; the last complete week when omitted. */
+  week_start: isoDate.optional(),
+});
+
+export const monthlySummaryPayload = z.strictObject({
+  ...baseFields,
+  workspace_id: workspaceId,
+  /** 'YYYY-MM'; the last complete month when omitted. */
+  month: z
+    .string()
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month in YYYY-MM form')
+    .optional(),
+});
