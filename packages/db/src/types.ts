@@ -10,6 +10,9 @@ export type Json = ColumnType<JsonValue, JsonValue | string, JsonValue | string>
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
+/** A column type whose insert may be omitted because the database has a default. */
+export type WithDefault<C> = C extends ColumnType<infer S, infer I, infer U> ? ColumnType<S, I | undefined, U> : never;
+
 /** timestamptz: read as Date, written as Date or ISO string. */
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** numeric: read as string on purpose (exact decimal), written as number or string. */
@@ -46,18 +49,18 @@ export interface AutonomousTasksTable {
   workspace_id: string | null;
   task_type: TaskType;
   status: Generated<TaskStatus>;
-  input_data: Generated<JSONColumnType<JsonObject, JsonObject | string, JsonObject | string>>;
-  output_data: Generated<JSONColumnType<JsonObject, JsonObject | string, JsonObject | string>>;
+  input_data: WithDefault<JSONColumnType<JsonObject, JsonObject | string, JsonObject | string>>;
+  output_data: WithDefault<JSONColumnType<JsonObject, JsonObject | string, JsonObject | string>>;
   error_message: string | null;
-  executed_at: Generated<Timestamp>;
+  executed_at: WithDefault<Timestamp>;
   completed_at: Timestamp | null;
   /** Written by the trigger from executed_at/completed_at; never set it yourself. */
   duration_ms: ColumnType<number | null, never, never>;
   triggered_by: Generated<string>;
   agent_name: string | null;
-  cost_estimate_usd: Generated<Numeric>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  cost_estimate_usd: WithDefault<Numeric>;
+  created_at: WithDefault<Timestamp>;
+  updated_at: WithDefault<Timestamp>;
   queue_name: string | null;
   job_id: string | null;
   attempt: number | null;
@@ -66,7 +69,7 @@ export interface AutonomousTasksTable {
 export interface OrganizationsTable {
   id: Generated<string>;
   name: string;
-  created_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface WorkspacesTable {
@@ -75,15 +78,15 @@ export interface WorkspacesTable {
   name: string;
   timezone: Generated<string>;
   is_active: Generated<boolean>;
-  settings: Generated<JSONColumnType<JsonObject, JsonObject | string, JsonObject | string>>;
-  created_at: Generated<Timestamp>;
+  settings: WithDefault<JSONColumnType<JsonObject, JsonObject | string, JsonObject | string>>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface UserOrganizationsTable {
   user_id: string;
   org_id: string;
   role: Generated<string>;
-  created_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface ContactsTable {
@@ -103,19 +106,19 @@ export interface ContactsTable {
   is_free_mail: boolean | null;
   is_role_address: boolean | null;
   duplicate_of: string | null;
-  enrichment: Generated<Json>;
+  enrichment: WithDefault<Json>;
   enriched_at: Timestamp | null;
   lead_score: number | null;
   lead_tier: 'hot' | 'warm' | 'cold' | null;
   score_factors: Json | null;
   scored_at: Timestamp | null;
   last_interaction_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
+  updated_at: WithDefault<Timestamp>;
 }
 
 export interface ContactScoreHistoryTable {
-  id: Generated<Int8>;
+  id: WithDefault<Int8>;
   workspace_id: string;
   contact_id: string;
   score: number;
@@ -123,7 +126,7 @@ export interface ContactScoreHistoryTable {
   previous_score: number | null;
   previous_tier: string | null;
   factors: Json;
-  computed_at: Generated<Timestamp>;
+  computed_at: WithDefault<Timestamp>;
 }
 
 export interface MailAccountsTable {
@@ -135,7 +138,7 @@ export interface MailAccountsTable {
   history_id: string | null;
   last_synced_at: Timestamp | null;
   is_active: Generated<boolean>;
-  created_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface EmailThreadsTable {
@@ -146,7 +149,7 @@ export interface EmailThreadsTable {
   subject: string | null;
   message_count: Generated<number>;
   last_message_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface EmailsTable {
@@ -171,7 +174,7 @@ export interface EmailsTable {
   replied_at: Timestamp | null;
   in_reply_to: string | null;
   processed_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface EmailInsightsTable {
@@ -184,14 +187,14 @@ export interface EmailInsightsTable {
   sentiment: 'positive' | 'neutral' | 'negative';
   sentiment_score: Numeric | null;
   urgency: 'low' | 'medium' | 'high';
-  action_items: Generated<Json>;
-  mentioned_dates: Generated<Json>;
-  people: Generated<Json>;
-  companies: Generated<Json>;
+  action_items: WithDefault<Json>;
+  mentioned_dates: WithDefault<Json>;
+  people: WithDefault<Json>;
+  companies: WithDefault<Json>;
   extractor: string;
   model: string | null;
-  cost_usd: Generated<Numeric>;
-  created_at: Generated<Timestamp>;
+  cost_usd: WithDefault<Numeric>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface MediaFilesTable {
@@ -204,8 +207,8 @@ export interface MediaFilesTable {
   duration_seconds: Numeric | null;
   status: Generated<'uploaded' | 'processing' | 'transcribed' | 'failed'>;
   error_message: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
+  updated_at: WithDefault<Timestamp>;
 }
 
 export interface MediaTranscriptsTable {
@@ -214,17 +217,17 @@ export interface MediaTranscriptsTable {
   media_file_id: string;
   text: string;
   language: string | null;
-  segments: Generated<Json>;
+  segments: WithDefault<Json>;
   duration_seconds: Numeric | null;
   model: string | null;
-  created_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
 }
 
 export interface DailyAnalyticsTable {
   workspace_id: string;
   day: DateOnly;
   metrics: Json;
-  computed_at: Generated<Timestamp>;
+  computed_at: WithDefault<Timestamp>;
 }
 
 export interface AnalyticsReportsTable {
@@ -235,7 +238,7 @@ export interface AnalyticsReportsTable {
   period_end: DateOnly;
   data: Json;
   markdown: string;
-  created_at: Generated<Timestamp>;
+  created_at: WithDefault<Timestamp>;
 }
 
 /** Every table the fleet touches. */

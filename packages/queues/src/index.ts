@@ -1,0 +1,16 @@
+export {
+  type Catalog,
+  catalog,
+  findJob,
+  isQueueName,
+  type JobDef,
+  type JobDefinition,
+  type JobName,
+  type Payload,
+  type PayloadInput,
+  QUEUE_NAMES,
+  type QueueDefinition,
+  type QueueName,
+} from './catalog.ts';
+export { baseFields, isoDate, rowId, triggeredBy, workspaceId } from './common.ts';
+export { type FieldProblem, PayloadValidationError, UnknownJobError, validatePayload } from './validate.ts';

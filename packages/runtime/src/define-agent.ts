@@ -1,0 +1,81 @@
+import type { Database, JsonObject } from '@fleet/db';
+import type { JobName, Payload, QueueName } from '@fleet/queues';
+import type { Job } from 'bullmq';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+/** What a handler gets besides its payload. */
+export interface HandlerContext<Deps = unknown> {
+  /** The BullMQ job (read-only use: id, attemptsStarted, timestamps). */
+  job: Job;
+  /** Database for the handler's own reads and writes (not autonomous_tasks: the runtime owns it). */
+  db: Kysely<Database>;
+  /** Child logger carrying task, job, queue, workspace, agent and attempt. */
+  log: Logger;
+  /** Aborted when an operator cancels the job or the worker shuts down past its grace period. */
+  signal: AbortSignal;
+  /** Reports progress (0-100 or an object) to BullMQ; cheap, fire and forget is fine. */
+  progress(value: number | JsonObject): Promise<void>;
+  /** BullMQ attemptsStarted: 1 for the first attempt. */
+  attempt: number;
+  /** What the agent's setup() returned (providers, settings). */
+  deps: Deps;
+}
+
+/**
+ * What a handler returns. `output` becomes output_data; `costUsd` becomes cost_estimate_usd.
+ * `status: 'partial_failure'` records a batch where some items failed (list them in output);
+ * `status: 'failed'` records a definitive failure that is not retried (throw to retry instead).
+ */
+export interface HandlerResult {
+  output?: JsonObject;
+  costUsd?: number;
+  status?: 'completed' | 'partial_failure' | 'failed';
+  /** Summary stored in error_message for partial_failure / failed. */
+  error?: string;
+}
+
+export type Handler<P, Deps> = (payload: P, ctx: HandlerContext<Deps>) => Promise<HandlerResult>;
+
+export type Handlers<Q extends QueueName, Deps> = { [J in JobName<Q>]: Handler<Payload<Q, J>, Deps> };
+
+/** Resources handed to an agent's setup(). */
+export interface SetupContext<Env> {
+  env: Env;
+  db: Kysely<Database>;
+  log: Logger;
+}
+
+/** BullMQ worker timing; defaults suit jobs of seconds. Long jobs raise lockDurationMs. */
+export interface WorkerTiming {
+  /** How long a job's lock lasts without renewal; renewed every half of it while the job runs. */
+  lockDurationMs?: number;
+  /** How often stalled jobs (lost locks) are looked for. */
+  stalledIntervalMs?: number;
+  /** How many times a job may stall before it is failed. */
+  maxStalledCount?: number;
+}
+
+export interface AgentDefinition<Q extends QueueName = QueueName, Deps = unknown, EnvShape extends z.ZodRawShape = {}> {
+  /** Deployable name, e.g. 'contact-intelligence'; the audit rows' agent_name. */
+  name: string;
+  queue: Q;
+  /** Jobs processed at once by one process (WORKER_CONCURRENCY overrides). */
+  concurrency: number;
+  /** The agent's own environment variables, parsed together with the runtime's. */
+  env?: EnvShape;
+  /** Builds the agent's dependencies (providers, settings) once at start. */
+  setup?: (ctx: SetupContext<z.output<z.ZodObject<EnvShape>>>) => Promise<Deps> | Deps;
+  /** Releases what setup() created. */
+  teardown?: (deps: Deps) => Promise<void> | void;
+  handlers: Handlers<Q, Deps>;
+  timing?: WorkerTiming;
+}
+
+/** Declares an agent; identity function that checks the handlers against the job catalog. */
+export function defineAgent<Q extends QueueName, Deps = undefined, EnvShape extends z.ZodRawShape = {}>(
+  agent: AgentDefinition<Q, Deps, EnvShape>,
+): AgentDefinition<Q, Deps, EnvShape> {
+  return agent;
+}
