@@ -175,6 +175,10 @@ export interface EmailsTable {
   in_reply_to: string | null;
   processed_at: Timestamp | null;
   created_at: WithDefault<Timestamp>;
+  /** Continuous intelligence: lease, failed attempts and last failure (065). */
+  intelligence_claimed_until: Timestamp | null;
+  intelligence_attempts: Generated<number>;
+  intelligence_error: string | null;
 }
 
 export interface EmailInsightsTable {
@@ -195,6 +199,10 @@ export interface EmailInsightsTable {
   model: string | null;
   cost_usd: WithDefault<Numeric>;
   created_at: WithDefault<Timestamp>;
+  input_tokens: Generated<number>;
+  output_tokens: Generated<number>;
+  cache_read_tokens: Generated<number>;
+  cache_write_tokens: Generated<number>;
 }
 
 export interface MediaFilesTable {
