@@ -13,4 +13,12 @@ export {
   type QueueName,
 } from './catalog.ts';
 export { baseFields, isoDate, rowId, triggeredBy, workspaceId } from './common.ts';
+export { type ConnectionRole, createRedis, redisOptions } from './connection.ts';
+export {
+  createProducer,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type Producer,
+  type ProducerOptions,
+} from './producer.ts';
 export { type FieldProblem, PayloadValidationError, UnknownJobError, validatePayload } from './validate.ts';

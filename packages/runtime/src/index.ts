@@ -1,3 +1,4 @@
+export { type CancelMessage, cancelChannel, publishCancel } from './cancel-channel.ts';
 export {
   type AgentDefinition,
   defineAgent,
@@ -8,4 +9,9 @@ export {
   type SetupContext,
   type WorkerTiming,
 } from './define-agent.ts';
+export { type RuntimeEnv, runtimeEnvShape } from './env.ts';
 export { PermanentError, RetryLaterError } from './errors.ts';
+export { createLogger } from './logger.ts';
+export { runAgent } from './run-agent.ts';
+export { createScrubber, REDACTED, type Scrubber, secretValuesFromEnv } from './secrets.ts';
+export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, JsonObject } from '@fleet/db';
+import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import { catalog, type JobName, type PayloadInput, type QueueName } from './catalog.ts';
+import { createRedis } from './connection.ts';
+import { validatePayload } from './validate.ts';
+
+export interface ProducerOptions {
+  redisUrl: string;
+  /** BullMQ key prefix; the same one the workers use (QUEUE_PREFIX). */
+  prefix: string;
+  /** When given, enqueue() writes a `pending` audit row for each new job. */
+  db?: Kysely<Database>;
+}
+
+export interface EnqueueOptions {
+  /** Run no earlier than this many milliseconds from now. */
+  delay?: number;
+  /** 1 (highest) .. 2,097,152; jobs without a priority run before prioritized ones, as in BullMQ. */
+  priority?: number;
+  /** While a job with this id is waiting, delayed or active, enqueueing again returns that job. */
+  deduplicationId?: string;
+  /** The BullMQ job id; a new UUID when omitted. Adding an id that exists returns that job. */
+  jobId?: string;
+  /** Written to autonomous_tasks.triggered_by; default 'api'. */
+  triggeredBy?: 'api' | 'cron' | 'system' | 'manual' | 'retry';
+  /** Skip the pending audit row even when the producer has a db. */
+  writePending?: boolean;
+  /** Override the catalog's retry count for this job. */
+  attempts?: number;
+}
+
+export interface EnqueueResult {
+  queue: QueueName;
+  jobName: string;
+  jobId: string;
+  /** False when deduplication or an existing job id returned an earlier job. */
+  created: boolean;
+}
+
+export interface Producer {
+  enqueue<Q extends QueueName, J extends JobName<Q>>(
+    queue: Q,
+    jobName: J,
+    payload: PayloadInput<Q, J>,
+    options?: EnqueueOptions,
+  ): Promise<EnqueueResult>;
+  /** Untyped variant for names that come from outside (CLI, HTTP); validates the same way. */
+  enqueueRaw(queue: string, jobName: string, payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult>;
+  /** The BullMQ Queue for `name` (created on first use). */
+  queue(name: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+/**
+ * The typed producer other services use. Payloads are validated against the catalog before
+ * anything reaches Redis, and a `pending` audit row is written before the job can start.
+ */
+export function createProducer(options: ProducerOptions): Producer {
+  const connection: Redis = createRedis(options.redisUrl, 'producer');
+  const queues = new Map<QueueName, Queue>();
+  const logger: TaskLogger | null = options.db ? createTaskLogger({ db: options.db }) : null;
+
+  function queue(name: QueueName): Queue {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection, prefix: options.prefix, defaultJobOptions: catalog[name].defaultJobOptions });
+      q.on('error', () => {});
+      queues.set(name, q);
+    }
+    return q;
+  }
+
+  async function enqueueRaw(
+    queueName: string,
+    jobName: string,
+    payload: unknown,
+    opts: EnqueueOptions = {},
+  ): Promise<EnqueueResult> {
+    const triggered = opts.triggeredBy ?? 'api';
+    const withTrigger =
+      payload && typeof payload === 'object' && !Array.isArray(payload) && !('triggered_by' in payload)
+        ? { ...(payload as object), triggered_by: triggered }
+        : payload;
+    const { def, payload: data } = validatePayload(queueName, jobName, withTrigger);
+    const name = queueName as QueueName;
+    const q = queue(name);
+    const jobId = opts.jobId ?? randomUUID();
+    const jobOptions: JobsOptions = {
+      ...catalog[name].defaultJobOptions,
+      ...def.options,
+      jobId,
+      ...(opts.delay !== undefined ? { delay: opts.delay } : {}),
+      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+      ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
+      ...(opts.deduplicationId ? { deduplication: { id: opts.deduplicationId } } : {}),
+    };
+    const record = data as JsonObject;
+    const start = {
+      queueName,
+      jobId,
+      attempt: 1,
+      workspaceId: typeof record.workspace_id === 'string' ? record.workspace_id : null,
+      taskType: def.taskType,
+      agentName: catalog[name].agent,
+      triggeredBy: typeof record.triggered_by === 'string' ? record.triggered_by : triggered,
+      inputData: record,
+      executedAt: new Date(),
+    };
+    const writePending = logger !== null && opts.writePending !== false;
+    // Without deduplication the id is ours, so the pending row can exist before the job can run.
+    const pendingFirst = writePending && !opts.deduplicationId && !opts.jobId;
+    if (pendingFirst) await logger!.pending(start);
+    let job: Awaited<ReturnType<Queue['add']>>;
+    try {
+      job = await q.add(jobName, data, jobOptions);
+    } catch (error) {
+      if (pendingFirst) {
+        await logger!
+          .finish(start, { status: 'failed', errorMessage: `could not enqueue: ${(error as Error).message}` })
+          .catch(() => {});
+      }
+      throw error;
+    }
+    const created = job.id === jobId && (job.timestamp ?? 0) >= start.executedAt.getTime() - 1_000;
+    if (writePending && !pendingFirst && created) await logger!.pending(start);
+    return { queue: name, jobName, jobId: job.id ?? jobId, created };
+  }
+
+  return {
+    enqueue: (queueName, jobName, payload, opts) => enqueueRaw(queueName, jobName, payload, opts),
+    enqueueRaw,
+    queue,
+    async close() {
+      await logger?.close();
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      connection.disconnect();
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import { booleanFlag, commonEnv, port, positiveInt } from '@fleet/config';
+import { z } from 'zod';
+
+/**
+ * Variables every agent process reads (its own are added by the agent's `env` shape).
+ * Defaults suit jobs of seconds; see .env.example for the full list with explanations.
+ */
+export const runtimeEnvShape = {
+  ...commonEnv,
+  /** Port of /healthz, /readyz and /metrics (0 picks a free one). */
+  HTTP_PORT: port.default(9464),
+  HTTP_HOST: z.string().default('0.0.0.0'),
+  /** Overrides the agent's own concurrency. */
+  WORKER_CONCURRENCY: positiveInt.optional(),
+  /** How long SIGTERM waits for active jobs before forcing exit. */
+  SHUTDOWN_GRACE_MS: positiveInt.default(25_000),
+  LOCK_DURATION_MS: positiveInt.optional(),
+  STALLED_INTERVAL_MS: positiveInt.optional(),
+  MAX_STALLED_COUNT: z.coerce.number().int().min(0).optional(),
+  /** How often the reconciler looks for audit rows left open by lost workers. */
+  RECONCILE_INTERVAL_MS: positiveInt.default(30_000),
+  /** A running row is written only for attempts still open after this long (see task-logger). */
+  AUDIT_RUNNING_DELAY_MS: z.coerce.number().int().min(0).default(250),
+  DB_POOL_MAX: positiveInt.default(10),
+  /** Client-side timeout on each Postgres query; catches half-open connections. */
+  DB_QUERY_TIMEOUT_MS: positiveInt.default(15_000),
+  /** Set to false to leave out Node's default process metrics. */
+  METRICS_PROCESS: booleanFlag.default(true),
+};
+
+export type RuntimeEnv = z.output<z.ZodObject<typeof runtimeEnvShape>>;

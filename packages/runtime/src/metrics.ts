@@ -1,0 +1,56 @@
+import type { Queue } from 'bullmq';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface AgentMetrics {
+  registry: Registry;
+  jobs: Counter<'queue' | 'job' | 'status'>;
+  duration: Histogram<'queue' | 'job' | 'status'>;
+  active: Gauge<'queue'>;
+  auditFailures: Counter<'queue'>;
+}
+
+/**
+ * One registry per agent (not prom-client's global one), so several agents can live in one
+ * process, as they do in tests. Queue depth is read from Redis at scrape time.
+ */
+export function createMetrics(options: { agent: string; queue: Queue; processMetrics: boolean }): AgentMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ agent: options.agent });
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  const jobs = new Counter({
+    name: 'fleet_jobs_total',
+    help: 'Job attempts finished, by terminal audit status.',
+    labelNames: ['queue', 'job', 'status'] as const,
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'fleet_job_duration_seconds',
+    help: 'Wall time of job attempts, from start to durable audit row.',
+    labelNames: ['queue', 'job', 'status'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    registers: [registry],
+  });
+  const active = new Gauge({
+    name: 'fleet_jobs_active',
+    help: 'Jobs this process is running now.',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
+  const auditFailures = new Counter({
+    name: 'fleet_audit_write_failures_total',
+    help: 'Attempts failed because their audit row could not be written (they are retried).',
+    labelNames: ['queue'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'fleet_queue_depth',
+    help: 'Jobs in the queue by state, read from Redis at scrape time.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await options.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
+      for (const [state, n] of Object.entries(counts)) this.set({ queue: options.queue.name, state }, n);
+    },
+  });
+  return { registry, jobs, duration, active, auditFailures };
+}

@@ -1,0 +1,194 @@
+import type { Database, JsonObject, TaskType } from '@fleet/db';
+import { catalog, PayloadValidationError, type QueueName, UnknownJobError, validatePayload } from '@fleet/queues';
+import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart } from '@fleet/task-logger';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { AgentDefinition, HandlerContext, HandlerResult } from './define-agent.ts';
+import { PermanentError, RetryLaterError } from './errors.ts';
+import type { AgentMetrics } from './metrics.ts';
+import type { Scrubber } from './secrets.ts';
+
+/** Reason given to AbortController.abort() when the worker stops (vs an operator's cancel). */
+export const SHUTDOWN_REASON = 'worker shutting down';
+
+export interface ProcessorDeps {
+  // biome-ignore lint/suspicious/noExplicitAny: handlers are checked against the catalog by defineAgent
+  agent: AgentDefinition<QueueName, any, any>;
+  deps: unknown;
+  db: Kysely<Database>;
+  taskLogger: TaskLogger;
+  log: Logger;
+  scrub: Scrubber;
+  metrics: AgentMetrics;
+  /** Called for attempts > 1 so earlier attempts lost to a crash get their rows. */
+  closeEarlierAttempts(job: Job, start: TaskStart): void;
+}
+
+const MAX_INPUT_BYTES = 64 * 1024;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The payload as stored in input_data: scrubbed of secrets, and summarised when huge. */
+export function inputSnapshot(data: unknown, scrub: Scrubber): JsonObject {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return { payload: describe(data) };
+  let text: string;
+  try {
+    text = JSON.stringify(data);
+  } catch {
+    return { payload: 'not JSON-serialisable' };
+  }
+  if (Buffer.byteLength(text) > MAX_INPUT_BYTES) {
+    return { truncated: true, bytes: Buffer.byteLength(text), keys: Object.keys(data).slice(0, 50) };
+  }
+  return scrub(JSON.parse(text) as JsonObject);
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/** The attempt's identity and inputs, known before validation (so even bad jobs get a row). */
+export function taskStart(job: Job, agentName: string, taskType: TaskType, scrub: Scrubber): TaskStart {
+  const data = (job.data ?? {}) as Record<string, unknown>;
+  const ws = typeof data.workspace_id === 'string' && UUID.test(data.workspace_id) ? data.workspace_id : null;
+  const trigger = typeof data.triggered_by === 'string' ? data.triggered_by : job.repeatJobKey ? 'cron' : 'api';
+  return {
+    queueName: job.queueName,
+    jobId: String(job.id),
+    attempt: Math.max(1, job.attemptsStarted),
+    workspaceId: ws,
+    taskType,
+    agentName,
+    triggeredBy: trigger.slice(0, 32),
+    inputData: inputSnapshot(job.data, scrub),
+    executedAt: new Date(job.processedOn ?? Date.now()),
+  };
+}
+
+/**
+ * Builds the BullMQ processor: validation, audit rows, handler call, and the mapping of outcomes
+ * to BullMQ control flow. The terminal row is durable before the returned promise settles, so
+ * BullMQ never acknowledges an attempt whose audit row could still be lost.
+ */
+export function createProcessor(p: ProcessorDeps) {
+  const { agent, taskLogger, scrub, metrics } = p;
+  const queueDef = catalog[agent.queue];
+  const jobs = queueDef.jobs as Record<string, { taskType: TaskType }>;
+  const fallbackType = Object.values(jobs)[0]!.taskType;
+
+  return async function process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
+    const started = performance.now();
+    const def = Object.hasOwn(jobs, job.name) ? jobs[job.name] : undefined;
+    const start = taskStart(job, agent.name, def?.taskType ?? fallbackType, scrub);
+    const log = p.log.child({
+      jobId: start.jobId,
+      queue: start.queueName,
+      job: job.name,
+      workspaceId: start.workspaceId,
+      agent: agent.name,
+      attempt: start.attempt,
+    });
+    metrics.active.inc({ queue: agent.queue });
+
+    const finish = async (end: TaskEnd): Promise<void> => {
+      const status = end.status;
+      try {
+        await taskLogger.finish(start, { ...end, errorMessage: end.errorMessage ? scrub(end.errorMessage) : null });
+      } catch (error) {
+        metrics.auditFailures.inc({ queue: agent.queue });
+        log.error({ err: error, status }, 'audit row not written; the attempt will be retried');
+        throw error instanceof AuditWriteError
+          ? error
+          : new AuditWriteError(`audit write failed: ${errorText(error)}`, { cause: error });
+      }
+      metrics.jobs.inc({ queue: agent.queue, job: job.name, status });
+      metrics.duration.observe({ queue: agent.queue, job: job.name, status }, (performance.now() - started) / 1000);
+    };
+
+    try {
+      if (start.attempt > 1) p.closeEarlierAttempts(job, start);
+
+      let payload: unknown;
+      try {
+        if (!def) throw new UnknownJobError(agent.queue, job.name);
+        payload = validatePayload(agent.queue, job.name, job.data).payload;
+      } catch (error) {
+        if (!(error instanceof PayloadValidationError || error instanceof UnknownJobError)) throw error;
+        log.warn({ problems: (error as PayloadValidationError).problems }, 'job rejected: invalid payload');
+        await finish({ status: 'failed', errorMessage: error.message });
+        throw new UnrecoverableError(error.message);
+      }
+
+      taskLogger.running(start);
+      log.debug('job started');
+      const abort = signal ?? new AbortController().signal;
+      const ctx: HandlerContext<unknown> = {
+        job,
+        db: p.db,
+        log,
+        signal: abort,
+        attempt: start.attempt,
+        deps: p.deps,
+        progress: (value) => job.updateProgress(value).catch((e: Error) => log.debug({ err: e }, 'progress not saved')),
+      };
+
+      let result: HandlerResult;
+      try {
+        const handler = agent.handlers[job.name as keyof typeof agent.handlers] as (
+          payload: unknown,
+          ctx: HandlerContext<unknown>,
+        ) => Promise<HandlerResult>;
+        result = (await handler(payload, ctx)) ?? {};
+      } catch (error) {
+        return await handleFailure(error, abort);
+      }
+
+      const status = result.status ?? 'completed';
+      await finish({
+        status,
+        outputData: scrub(result.output ?? {}),
+        costUsd: result.costUsd,
+        errorMessage: result.error ?? null,
+      });
+      log.info({ status, costUsd: result.costUsd ?? 0, ms: Math.round(performance.now() - started) }, 'job finished');
+      if (status === 'failed') throw new UnrecoverableError(result.error ?? 'handler reported failure');
+      return result.output ?? {};
+    } finally {
+      metrics.active.dec({ queue: agent.queue });
+    }
+
+    async function handleFailure(error: unknown, abort: AbortSignal): Promise<never> {
+      const message = scrub(errorText(error));
+      if (abort.aborted && abort.reason !== SHUTDOWN_REASON) {
+        const reason = typeof abort.reason === 'string' ? abort.reason : 'cancelled by an operator';
+        await finish({ status: 'cancelled', errorMessage: `cancelled: ${reason}` });
+        log.info({ reason }, 'job cancelled');
+        throw new UnrecoverableError(`cancelled: ${reason}`);
+      }
+      if (error instanceof RetryLaterError) {
+        const delay = Math.max(1_000, error.delayMs);
+        await finish({ status: 'failed', errorMessage: `deferred ${Math.round(delay / 1000)}s: ${message}` });
+        log.warn({ delayMs: delay }, 'job deferred without spending an attempt');
+        await job.moveToDelayed(Date.now() + delay, token);
+        throw new DelayedError();
+      }
+      const permanent = error instanceof PermanentError || error instanceof UnrecoverableError;
+      const maxAttempts = job.opts.attempts ?? 1;
+      // attemptsMade counts failures only (not stalls or deferrals): it is what BullMQ retries on.
+      const failures = job.attemptsMade + 1;
+      const willRetry = !permanent && failures < maxAttempts;
+      await finish({
+        status: 'failed',
+        errorMessage: willRetry ? `${message} (failure ${failures} of ${maxAttempts} allowed; will retry)` : message,
+      });
+      log[willRetry ? 'warn' : 'error']({ err: error }, willRetry ? 'job attempt failed; will retry' : 'job failed');
+      if (permanent) throw new UnrecoverableError(message);
+      throw error instanceof Error ? error : new Error(message);
+    }
+  };
+}

@@ -1,0 +1,186 @@
+import type { Database, TaskType } from '@fleet/db';
+import type { TaskLogger, TaskStart } from '@fleet/task-logger';
+import type { Job, Queue } from 'bullmq';
+import { type Kysely, sql } from 'kysely';
+import type { Logger } from 'pino';
+import { taskStart } from './processor.ts';
+import type { Scrubber } from './secrets.ts';
+
+export interface ReconcilerOptions {
+  queue: Queue;
+  db: Kysely<Database>;
+  taskLogger: TaskLogger;
+  log: Logger;
+  scrub: Scrubber;
+  agentName: string;
+  taskTypeOf(jobName: string): TaskType;
+  /** Rows younger than this are left alone (their attempt may simply not have finished). */
+  minAgeMs: number;
+  intervalMs: number;
+  /** How many of the newest failed jobs each sweep checks for attempts without a row. */
+  failedScan?: number;
+}
+
+export interface Reconciler {
+  /** One pass; returns how many rows it closed or created. */
+  sweep(): Promise<number>;
+  /** Records rows for attempts of `job` before `current` that have none or are still open. */
+  closeEarlierAttempts(job: Job, current: TaskStart): void;
+  /** Runs a sweep soon (after a stalled event). */
+  nudge(): void;
+  stop(): Promise<void>;
+}
+
+const LOST = 'worker lost: the attempt ended without recording a result (process killed, crashed or lost its lock)';
+
+/**
+ * Closes audit rows whose worker died. Every replica runs one; writes are idempotent upserts, so
+ * replicas racing on the same row are harmless, and a terminal row is never changed.
+ *
+ * It works from two directions:
+ *  - open rows (pending/running) older than minAgeMs whose BullMQ job no longer runs that attempt;
+ *  - recently failed jobs with attempts that have no row at all (a worker killed before its
+ *    write-behind running row was flushed, then failed by BullMQ's stall limit).
+ * Attempts lost mid-retry are closed by the next attempt itself (closeEarlierAttempts).
+ */
+export function createReconciler(o: ReconcilerOptions): Reconciler {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<number> | null = null;
+  let stopped = false;
+
+  function startFor(job: Job, attempt: number): TaskStart {
+    const base = taskStart(job, o.agentName, o.taskTypeOf(job.name), o.scrub);
+    return { ...base, attempt, executedAt: new Date() };
+  }
+
+  async function closeOpenRows(): Promise<number> {
+    const rows = await o.db
+      .selectFrom('autonomous_tasks')
+      .select(['job_id', 'attempt', 'status', 'task_type', 'workspace_id', 'input_data', 'triggered_by', 'executed_at'])
+      .where('queue_name', '=', o.queue.name)
+      .where('status', 'in', ['pending', 'running'])
+      .where('executed_at', '<', new Date(Date.now() - o.minAgeMs))
+      .orderBy('executed_at')
+      .limit(500)
+      .execute();
+    let closed = 0;
+    for (const row of rows) {
+      const jobId = row.job_id!;
+      const attempt = row.attempt!;
+      const job = await o.queue.getJob(jobId);
+      const start: TaskStart = {
+        queueName: o.queue.name,
+        jobId,
+        attempt,
+        workspaceId: row.workspace_id,
+        taskType: row.task_type,
+        agentName: o.agentName,
+        triggeredBy: row.triggered_by,
+        inputData: row.input_data,
+        executedAt: row.executed_at,
+      };
+      if (!job) {
+        const cancelled = row.status === 'pending';
+        await o.taskLogger.finish(start, {
+          status: cancelled ? 'cancelled' : 'failed',
+          errorMessage: cancelled
+            ? 'job removed from the queue before it ran'
+            : 'job removed from the queue while running',
+        });
+        closed++;
+        continue;
+      }
+      const started = job.attemptsStarted;
+      if (started < attempt) continue; // pending row of a job still waiting for its first start
+      if (started === attempt) {
+        const state = await job.getState();
+        if (state === 'active') continue; // running now (here or on another replica)
+        if (state === 'completed') continue; // its own terminal write is in flight
+      }
+      await o.taskLogger.finish(start, {
+        status: 'failed',
+        errorMessage:
+          started > attempt ? `${LOST}; a later attempt started` : `${LOST}; job is now ${await job.getState()}`,
+      });
+      closed++;
+    }
+    return closed;
+  }
+
+  async function fillMissingAttempts(): Promise<number> {
+    const jobs = (await o.queue.getJobs(['failed'], 0, (o.failedScan ?? 200) - 1, false)).filter(
+      (j): j is Job => Boolean(j?.id) && j.attemptsStarted > 0,
+    );
+    if (jobs.length === 0) return 0;
+    const { rows } = await sql<{ job_id: string; attempt: number }>`
+      SELECT job_id, attempt FROM autonomous_tasks
+      WHERE queue_name = ${o.queue.name} AND job_id = ANY(${jobs.map((j) => String(j.id))}::text[])
+    `.execute(o.db);
+    const have = new Set(rows.map((r) => `${r.job_id}#${r.attempt}`));
+    const writes: Promise<void>[] = [];
+    for (const job of jobs) {
+      for (let attempt = 1; attempt <= job.attemptsStarted; attempt++) {
+        if (have.has(`${job.id}#${attempt}`)) continue;
+        const reason = attempt === job.attemptsStarted && job.failedReason ? `; BullMQ: ${job.failedReason}` : '';
+        writes.push(
+          o.taskLogger.finish(startFor(job, attempt), { status: 'failed', errorMessage: `${LOST}${reason}` }),
+        );
+      }
+    }
+    await Promise.all(writes);
+    return writes.length;
+  }
+
+  async function sweep(): Promise<number> {
+    if (running) return running;
+    running = (async () => {
+      try {
+        const n = (await closeOpenRows()) + (await fillMissingAttempts());
+        if (n > 0) o.log.warn({ rows: n, queue: o.queue.name }, 'reconciler closed audit rows of lost attempts');
+        return n;
+      } catch (error) {
+        o.log.warn({ err: error }, 'reconciler sweep failed; will try again');
+        return 0;
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  }
+
+  function schedule(delay: number): void {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      void sweep().finally(() => schedule(o.intervalMs));
+    }, delay);
+    timer.unref();
+  }
+  schedule(o.intervalMs);
+
+  return {
+    sweep,
+    nudge: () => schedule(Math.min(1_000, o.intervalMs)),
+    closeEarlierAttempts(job, current) {
+      const writes: Promise<void>[] = [];
+      for (let attempt = 1; attempt < current.attempt; attempt++) {
+        // An upsert: a no-op for attempts that already have a terminal row.
+        writes.push(
+          o.taskLogger.finish(
+            { ...current, attempt, executedAt: new Date() },
+            { status: 'failed', errorMessage: LOST },
+          ),
+        );
+      }
+      Promise.all(writes).catch((error) =>
+        o.log.warn({ err: error }, 'could not close earlier attempts; the sweep will'),
+      );
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

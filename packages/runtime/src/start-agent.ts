@@ -1,0 +1,207 @@
+import { parseEnv } from '@fleet/config';
+import { createDb, type TaskType } from '@fleet/db';
+import { catalog, createRedis } from '@fleet/queues';
+import { createTaskLogger } from '@fleet/task-logger';
+import { Queue, Worker } from 'bullmq';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { listenForCancels } from './cancel-channel.ts';
+import type { AgentDefinition } from './define-agent.ts';
+import { type RuntimeEnv, runtimeEnvShape } from './env.ts';
+import { startProbeServer } from './http-server.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics } from './metrics.ts';
+import { createProcessor, SHUTDOWN_REASON } from './processor.ts';
+import { createReconciler, type Reconciler } from './reconciler.ts';
+import { createScrubber, secretValuesFromEnv } from './secrets.ts';
+
+export interface StartAgentOptions {
+  /** Environment to parse (default process.env). Tests pass an object. */
+  env?: NodeJS.ProcessEnv;
+  /** Use this root logger instead of creating one. */
+  log?: Logger;
+}
+
+export interface RunningAgent {
+  name: string;
+  worker: Worker;
+  queue: Queue;
+  /** Port of the probe server (useful with HTTP_PORT=0). */
+  port: number;
+  log: Logger;
+  reconciler: Reconciler;
+  /**
+   * Stops taking jobs, waits up to graceMs for active ones, then aborts them (they are
+   * retried elsewhere) and closes every connection. Resolves to true when all finished in time.
+   */
+  close(graceMs?: number): Promise<boolean>;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Starts an agent: parses config, opens Postgres and Redis, starts the BullMQ worker with the
+ * audited processor, the reconciler, the cancel listener and the probe server.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any agent definition
+export async function startAgent(
+  agent: AgentDefinition<any, any, any>,
+  options: StartAgentOptions = {},
+): Promise<RunningAgent> {
+  const rawEnv = options.env ?? process.env;
+  // One schema for the runtime's and the agent's variables, so one message lists every problem.
+  const env = parseEnv(agent.name, z.object({ ...runtimeEnvShape, ...(agent.env ?? {}) }), rawEnv) as RuntimeEnv &
+    Record<string, unknown>;
+  const scrub = createScrubber(secretValuesFromEnv(rawEnv));
+  const log =
+    options.log ??
+    createLogger({
+      level: env.LOG_LEVEL,
+      pretty: env.LOG_PRETTY ?? Boolean(process.stdout.isTTY),
+      scrub,
+      base: { agent: agent.name },
+    });
+
+  const dbOptions = { queryTimeoutMillis: env.DB_QUERY_TIMEOUT_MS, applicationName: `fleet-${agent.name}` };
+  const db = createDb(env.DATABASE_URL, { ...dbOptions, max: env.DB_POOL_MAX });
+  // The audit writer gets its own small pool, so busy handlers can never starve it of connections.
+  const auditDb = createDb(env.DATABASE_URL, { ...dbOptions, max: 2, applicationName: `fleet-${agent.name}-audit` });
+  const taskLogger = createTaskLogger({ db: auditDb, log, runningDelayMs: env.AUDIT_RUNNING_DELAY_MS });
+
+  const connection = createRedis(env.REDIS_URL, 'worker');
+  const subscriber = createRedis(env.REDIS_URL, 'worker');
+  const queue = new Queue(agent.queue, { connection, prefix: env.QUEUE_PREFIX });
+  queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
+
+  let deps: unknown;
+  try {
+    deps = agent.setup ? await agent.setup({ env, db, log }) : undefined;
+  } catch (error) {
+    await Promise.allSettled([db.destroy(), auditDb.destroy(), queue.close()]);
+    connection.disconnect();
+    subscriber.disconnect();
+    throw error;
+  }
+
+  const metrics = createMetrics({ agent: agent.name, queue, processMetrics: env.METRICS_PROCESS });
+  const jobs = catalog[agent.queue as keyof typeof catalog].jobs as Record<string, { taskType: TaskType }>;
+  const fallbackType = Object.values(jobs)[0]!.taskType;
+  const lockDuration = env.LOCK_DURATION_MS ?? agent.timing?.lockDurationMs ?? 30_000;
+  const stalledInterval = env.STALLED_INTERVAL_MS ?? agent.timing?.stalledIntervalMs ?? 30_000;
+
+  const reconciler = createReconciler({
+    queue,
+    db,
+    taskLogger,
+    log,
+    scrub,
+    agentName: agent.name,
+    taskTypeOf: (name) => (Object.hasOwn(jobs, name) ? jobs[name]!.taskType : fallbackType),
+    minAgeMs: lockDuration,
+    intervalMs: env.RECONCILE_INTERVAL_MS,
+  });
+
+  const processor = createProcessor({
+    agent,
+    deps,
+    db,
+    taskLogger,
+    log,
+    scrub,
+    metrics,
+    closeEarlierAttempts: (job, start) => reconciler.closeEarlierAttempts(job, start),
+  });
+
+  const worker = new Worker(agent.queue, processor, {
+    connection,
+    prefix: env.QUEUE_PREFIX,
+    concurrency: env.WORKER_CONCURRENCY ?? agent.concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount: env.MAX_STALLED_COUNT ?? agent.timing?.maxStalledCount ?? 1,
+    removeOnComplete: { age: 24 * 3600, count: 5_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    autorun: false,
+  });
+  worker.on('error', (err) => log.warn({ err }, 'worker error'));
+  worker.on('stalled', (jobId) => {
+    log.warn({ jobId }, 'job stalled (its worker stopped renewing the lock)');
+    reconciler.nudge();
+  });
+
+  await listenForCancels(subscriber, env.QUEUE_PREFIX, ({ queue: q, jobId, reason }) => {
+    if (q !== agent.queue) return;
+    if (worker.cancelJob(jobId, reason ?? 'cancelled by an operator')) log.info({ jobId, reason }, 'cancelling job');
+  });
+
+  let closing = false;
+  const probe = await startProbeServer({
+    host: env.HTTP_HOST,
+    port: env.HTTP_PORT,
+    registry: metrics.registry,
+    alive: () => !closing,
+    async checkDependencies() {
+      const problems: Record<string, string> = {};
+      await Promise.all([
+        withTimeout(connection.ping(), 2_000, 'Redis').catch((e: Error) => {
+          problems.redis = scrub(e.message);
+        }),
+        withTimeout(sql`SELECT 1`.execute(db), 2_000, 'Postgres').catch((e: Error) => {
+          problems.postgres = scrub(e.message);
+        }),
+      ]);
+      return problems;
+    },
+  });
+
+  void worker.run().catch((err) => log.error({ err }, 'worker stopped unexpectedly'));
+  await worker.waitUntilReady();
+  log.info(
+    { queue: agent.queue, concurrency: env.WORKER_CONCURRENCY ?? agent.concurrency, port: probe.port, lockDuration },
+    'agent started',
+  );
+
+  return {
+    name: agent.name,
+    worker,
+    queue,
+    port: probe.port,
+    log,
+    reconciler,
+    async close(graceMs = env.SHUTDOWN_GRACE_MS) {
+      if (closing) return true;
+      closing = true;
+      log.info({ graceMs }, 'stopping: finishing active jobs');
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        worker.close().then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        log.warn('grace period over: aborting active jobs; they will be retried');
+        worker.cancelAllJobs(SHUTDOWN_REASON);
+        await withTimeout(worker.close(true), 5_000, 'worker').catch(() => {});
+      }
+      await reconciler.stop();
+      await taskLogger.close().catch((err) => log.error({ err }, 'audit rows not flushed at shutdown'));
+      await Promise.allSettled([probe.close(), queue.close(), agent.teardown?.(deps)]);
+      subscriber.disconnect();
+      connection.disconnect();
+      await Promise.allSettled([db.destroy(), auditDb.destroy()]);
+      log.info({ drained }, 'stopped');
+      return drained;
+    },
+  };
+}
