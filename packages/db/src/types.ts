@@ -231,6 +231,10 @@ export interface MediaTranscriptsTable {
   duration_seconds: Numeric | null;
   model: string | null;
   created_at: WithDefault<Timestamp>;
+  /** Uploads the transcript took (large WAV files are sent in parts). */
+  chunk_count: Generated<number>;
+  cost_usd: Numeric | null;
+  updated_at: WithDefault<Timestamp>;
 }
 
 export interface DailyAnalyticsTable {

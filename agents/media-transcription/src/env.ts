@@ -1,0 +1,45 @@
+import { nonNegativeNumber, positiveInt } from '@fleet/config';
+import { z } from 'zod';
+
+const httpUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'must be an http(s) URL' });
+
+const hostList = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean),
+);
+
+/** The agent's environment variables (parsed by the runtime together with its own). */
+export const mediaTranscriptionEnv = {
+  // Transcription provider (OpenAI, Groq, or a self-hosted Whisper server speaking the same API)
+  /** Base URL including the version, e.g. https://api.openai.com/v1 or https://api.groq.com/openai/v1 */
+  TRANSCRIPTION_BASE_URL: httpUrl.default('https://api.openai.com/v1'),
+  /** Bearer token; optional for self-hosted servers without auth. */
+  TRANSCRIPTION_API_KEY: z.string().min(1, 'must not be empty when set').optional(),
+  TRANSCRIPTION_MODEL: z.string().min(1, 'must not be empty').default('whisper-1'),
+  /** The provider's upload limit; larger files are split (WAV) or rejected. OpenAI: 25 MB. */
+  TRANSCRIPTION_MAX_UPLOAD_BYTES: positiveInt.default(25_000_000),
+  /** Time allowed for one upload + transcription request. */
+  TRANSCRIPTION_TIMEOUT_MS: positiveInt.default(15 * 60_000),
+  /** Price per audio minute for cost_estimate_usd; default the public Whisper API price. */
+  TRANSCRIPTION_PRICE_PER_MINUTE_USD: nonNegativeNumber.default(0.006),
+
+  // Media sources
+  /** Directory local media paths must live in (a shared volume); unset = local paths refused. */
+  MEDIA_ROOT: z.string().min(1, 'must not be empty when set').optional(),
+  /** Largest media file accepted, local or downloaded. */
+  MEDIA_MAX_BYTES: positiveInt.default(500 * 1024 * 1024),
+  /** Longest media accepted, in seconds (default 4 hours). */
+  MEDIA_MAX_DURATION_SECONDS: positiveInt.default(4 * 3600),
+  /** Time allowed to download an http(s) source. */
+  MEDIA_DOWNLOAD_TIMEOUT_MS: positiveInt.default(10 * 60_000),
+  /** Comma-separated host names http(s) sources may come from; unset = any host. */
+  MEDIA_ALLOWED_HOSTS: hostList.optional(),
+  /** Where downloads are kept while they are processed (default: the OS temp dir). */
+  MEDIA_TMP_DIR: z.string().min(1).optional(),
+};
+
+export type MediaTranscriptionEnv = z.output<z.ZodObject<typeof mediaTranscriptionEnv>>;

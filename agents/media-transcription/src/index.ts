@@ -1,0 +1,52 @@
+import { defineAgent } from '@fleet/runtime';
+import { mediaTranscriptionEnv } from './env.ts';
+import { transcribeMedia } from './transcribe-media.ts';
+import { createOpenAiTranscriber } from './transcription-provider.ts';
+
+/** media_transcription_queue worker: one media file per job, transcribed with timestamps. */
+export default defineAgent({
+  name: 'media-transcription',
+  queue: 'media_transcription_queue',
+  // Jobs are minutes of uploading and waiting on the provider, not CPU; a few at once per process.
+  concurrency: 2,
+  // A job may run for many minutes. The lock is renewed every half lockDuration while it runs, so
+  // a generous lock only matters when the event loop or Redis hiccups; a crashed worker's job is
+  // still picked up within lockDuration + stalledInterval.
+  timing: { lockDurationMs: 5 * 60_000, stalledIntervalMs: 60_000, maxStalledCount: 1 },
+  env: mediaTranscriptionEnv,
+  setup({ env }) {
+    return {
+      provider: createOpenAiTranscriber({
+        baseUrl: env.TRANSCRIPTION_BASE_URL,
+        apiKey: env.TRANSCRIPTION_API_KEY,
+        model: env.TRANSCRIPTION_MODEL,
+        timeoutMs: env.TRANSCRIPTION_TIMEOUT_MS,
+      }),
+      settings: {
+        mediaRoot: env.MEDIA_ROOT,
+        maxBytes: env.MEDIA_MAX_BYTES,
+        maxDurationSeconds: env.MEDIA_MAX_DURATION_SECONDS,
+        downloadTimeoutMs: env.MEDIA_DOWNLOAD_TIMEOUT_MS,
+        allowedHosts: env.MEDIA_ALLOWED_HOSTS,
+        tmpDir: env.MEDIA_TMP_DIR,
+        maxUploadBytes: env.TRANSCRIPTION_MAX_UPLOAD_BYTES,
+        pricePerMinuteUsd: env.TRANSCRIPTION_PRICE_PER_MINUTE_USD,
+      },
+    };
+  },
+  handlers: {
+    async media_transcription(payload, ctx) {
+      return transcribeMedia(
+        { db: ctx.db, log: ctx.log, ...ctx.deps },
+        {
+          workspaceId: payload.workspace_id,
+          mediaFileId: payload.media_file_id,
+          language: payload.language,
+          signal: ctx.signal,
+          progress: (value) => ctx.progress(value),
+          finalAttempt: ctx.attempt >= (ctx.job.opts.attempts ?? 1),
+        },
+      );
+    },
+  },
+});

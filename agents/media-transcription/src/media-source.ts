@@ -1,0 +1,188 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PermanentError } from '@fleet/runtime';
+
+/** Where media may come from and how much of it is accepted. */
+export interface SourceLimits {
+  /** Local paths must resolve (symlinks followed) inside this directory; unset = refuse them. */
+  mediaRoot?: string;
+  maxBytes: number;
+  downloadTimeoutMs: number;
+  /** Hosts URLs may point at; undefined = any. */
+  allowedHosts?: string[];
+  /** Parent directory of download scratch directories. */
+  tmpDir?: string;
+}
+
+/** A media file available on local disk for the duration of one job. */
+export interface LocalMedia {
+  path: string;
+  sizeBytes: number;
+  /** The name to show and to derive nothing from but display (probing decides the format). */
+  fileName: string;
+  /** Deletes the downloaded copy (no-op for files that live in the media root). */
+  cleanup(): Promise<void>;
+}
+
+const MB = 1024 * 1024;
+const fmtBytes = (n: number) => (n >= MB ? `${(n / MB).toFixed(1)} MB` : `${n} bytes`);
+
+/** True for sources that are URLs rather than local paths. */
+export function isUrlSource(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
+/**
+ * Resolves a local source inside the media root: relative paths are taken from the root, and the
+ * real path (after symlinks) must still be inside it, so `../` or a link cannot reach other files.
+ */
+export async function resolveLocalPath(source: string, mediaRoot: string | undefined): Promise<string> {
+  if (!mediaRoot) {
+    throw new PermanentError(`source is a local path but MEDIA_ROOT is not set, so local files are refused: ${source}`);
+  }
+  if (source.includes('\0')) throw new PermanentError('source contains a NUL byte');
+  const path = source.startsWith('file://') ? new URL(source).pathname : source;
+  const root = await realpath(mediaRoot).catch((err) => {
+    throw new Error(`MEDIA_ROOT ${mediaRoot} is not readable: ${(err as Error).message}`, { cause: err });
+  });
+  // Checked lexically first for a clear message, then on the real path (MEDIA_ROOT itself may be
+  // a symlink, hence both spellings of the root).
+  const lexical = resolve(mediaRoot, path);
+  if (!isInside(resolve(mediaRoot), lexical) && !isInside(root, lexical)) {
+    throw new PermanentError(`source path ${source} is outside MEDIA_ROOT (${mediaRoot})`);
+  }
+  let real: string;
+  try {
+    real = await realpath(lexical);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new PermanentError(`source file not found: ${source}`);
+    throw err;
+  }
+  if (!isInside(root, real)) {
+    throw new PermanentError(`source path ${source} resolves outside MEDIA_ROOT (${mediaRoot})`);
+  }
+  return real;
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/** Opens a local file from the media root, checking its size. */
+export async function openLocalMedia(source: string, limits: SourceLimits): Promise<LocalMedia> {
+  const path = await resolveLocalPath(source, limits.mediaRoot);
+  const info = await stat(path);
+  if (!info.isFile()) throw new PermanentError(`source ${source} is not a regular file`);
+  if (info.size > limits.maxBytes) {
+    throw new PermanentError(
+      `media file is ${fmtBytes(info.size)}, over the ${fmtBytes(limits.maxBytes)} limit (MEDIA_MAX_BYTES)`,
+    );
+  }
+  return { path, sizeBytes: info.size, fileName: basename(path), cleanup: async () => {} };
+}
+
+/**
+ * Downloads an http(s) source to a scratch file, refusing it as soon as it is known to be larger
+ * than the limit (Content-Length, or the bytes counted so far). The job's signal and the download
+ * timeout both abort the transfer.
+ */
+export async function downloadMedia(
+  source: string,
+  limits: SourceLimits,
+  signal: AbortSignal,
+  onProgress?: (bytes: number, total: number | undefined) => void,
+): Promise<LocalMedia> {
+  const url = new URL(source);
+  if (limits.allowedHosts && !limits.allowedHosts.includes(url.hostname.toLowerCase())) {
+    throw new PermanentError(`source host ${url.hostname} is not in MEDIA_ALLOWED_HOSTS`);
+  }
+  const timeout = AbortSignal.timeout(limits.downloadTimeoutMs);
+  const requestSignal = AbortSignal.any([signal, timeout]);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: requestSignal, redirect: 'follow' });
+  } catch (err) {
+    throw downloadError(err, source, limits, signal, timeout);
+  }
+  if (!res.ok) {
+    await res.body?.cancel().catch(() => {});
+    const message = `download of ${redactUrl(url)} failed: HTTP ${res.status}`;
+    // 4xx (gone, forbidden, not found) will not fix itself; 408/429 and 5xx may.
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+      throw new PermanentError(message);
+    }
+    throw new Error(message);
+  }
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  const total = Number.isFinite(declared) ? declared : undefined;
+  if (total !== undefined && total > limits.maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw new PermanentError(
+      `media file is ${fmtBytes(total)}, over the ${fmtBytes(limits.maxBytes)} limit (MEDIA_MAX_BYTES)`,
+    );
+  }
+  if (!res.body) throw new PermanentError(`download of ${redactUrl(url)} returned no body`);
+
+  const dir = await mkdtemp(join(limits.tmpDir ?? tmpdir(), 'media-'));
+  const cleanup = () => rm(dir, { recursive: true, force: true });
+  const path = join(dir, 'source');
+  let received = 0;
+  let lastReport = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      received += chunk.length;
+      if (received > limits.maxBytes) {
+        done(new PermanentError(`media download exceeded the ${fmtBytes(limits.maxBytes)} limit (MEDIA_MAX_BYTES)`));
+        return;
+      }
+      if (onProgress && received - lastReport >= 4 * MB) {
+        lastReport = received;
+        onProgress(received, total);
+      }
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      counter,
+      createWriteStream(path),
+      { signal: requestSignal },
+    );
+  } catch (err) {
+    await cleanup();
+    if (err instanceof PermanentError) throw err;
+    throw downloadError(err, source, limits, signal, timeout);
+  }
+  const name = basename(url.pathname) || 'media';
+  return { path, sizeBytes: received, fileName: decodeURIComponent(name), cleanup };
+}
+
+/** Keeps the job's own abort as is (the runtime records `cancelled`); names timeouts. */
+function downloadError(
+  err: unknown,
+  source: string,
+  limits: SourceLimits,
+  jobSignal: AbortSignal,
+  timeout: AbortSignal,
+): unknown {
+  if (jobSignal.aborted) return jobSignal.reason ?? err;
+  const url = redactUrl(new URL(source));
+  if (timeout.aborted) {
+    return new Error(`download of ${url} timed out after ${limits.downloadTimeoutMs} ms (MEDIA_DOWNLOAD_TIMEOUT_MS)`, {
+      cause: err,
+    });
+  }
+  return new Error(`download of ${url} failed: ${(err as Error).message}`, { cause: err });
+}
+
+/** A URL without credentials or query string (signed URLs carry secrets there). */
+export function redactUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}

@@ -1,0 +1,174 @@
+import { PermanentError, RetryLaterError } from '@fleet/runtime';
+import { z } from 'zod';
+
+/** One timed piece of a transcript; times in seconds from the start of the media. */
+export interface TranscriptSegment {
+  id: number;
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface TranscriptionRequest {
+  audio: Blob;
+  /** The extension tells the provider the format (e.g. 'part-1.wav'). */
+  fileName: string;
+  /** ISO-639-1 hint. */
+  language?: string;
+  /** Text the audio continues from (the previous chunk's tail), for consistent spelling and style. */
+  prompt?: string;
+  signal: AbortSignal;
+}
+
+export interface TranscriptionResult {
+  text: string;
+  language: string | null;
+  /** Audio duration as the provider measured it, when it says. */
+  durationSeconds: number | null;
+  segments: TranscriptSegment[];
+}
+
+/** Turns audio into timed text. */
+export interface TranscriptionProvider {
+  readonly model: string;
+  transcribe(request: TranscriptionRequest): Promise<TranscriptionResult>;
+}
+
+export interface OpenAiTranscriberOptions {
+  /** e.g. https://api.openai.com/v1, https://api.groq.com/openai/v1, http://whisper:8000/v1 */
+  baseUrl: string;
+  apiKey?: string;
+  model: string;
+  /** Time allowed for one request, upload included. */
+  timeoutMs: number;
+}
+
+const verboseJson = z.object({
+  text: z.string(),
+  language: z.string().nullish(),
+  duration: z.coerce.number().nullish(),
+  segments: z
+    .array(
+      z.object({
+        id: z.number().optional(),
+        start: z.coerce.number(),
+        end: z.coerce.number(),
+        text: z.string(),
+      }),
+    )
+    .nullish(),
+});
+
+/**
+ * The `POST {baseUrl}/audio/transcriptions` API of OpenAI, spoken also by Groq and self-hosted
+ * Whisper servers (faster-whisper-server, whisper.cpp server, LocalAI): multipart upload, verbose
+ * JSON back with segment timestamps.
+ */
+export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): TranscriptionProvider {
+  const endpoint = `${options.baseUrl.replace(/\/+$/, '')}/audio/transcriptions`;
+  return {
+    model: options.model,
+    async transcribe(req) {
+      const form = new FormData();
+      form.append('file', req.audio, req.fileName);
+      form.append('model', options.model);
+      form.append('response_format', 'verbose_json');
+      form.append('timestamp_granularities[]', 'segment');
+      if (req.language) form.append('language', req.language);
+      if (req.prompt) form.append('prompt', req.prompt);
+
+      const timeout = AbortSignal.timeout(options.timeoutMs);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+      let res: Response;
+      let body: string;
+      try {
+        res = await fetch(endpoint, {
+          method: 'POST',
+          headers,
+          body: form,
+          signal: AbortSignal.any([req.signal, timeout]),
+        });
+        body = await res.text();
+      } catch (err) {
+        // The job's own abort propagates unchanged so the runtime records `cancelled`.
+        if (req.signal.aborted) throw req.signal.reason ?? err;
+        if (timeout.aborted) {
+          throw new Error(`transcription request timed out after ${options.timeoutMs} ms (TRANSCRIPTION_TIMEOUT_MS)`, {
+            cause: err,
+          });
+        }
+        throw new Error(`transcription request to ${endpoint} failed: ${(err as Error).message}`, { cause: err });
+      }
+      if (!res.ok) throw httpError(res, body);
+      let parsed: z.infer<typeof verboseJson>;
+      try {
+        parsed = verboseJson.parse(JSON.parse(body));
+      } catch (err) {
+        // A proxy's HTML error page or a server that ignored response_format; may be transient.
+        throw new Error(`transcription provider returned an unexpected response: ${snippet(body)}`, { cause: err });
+      }
+      return {
+        text: parsed.text.trim(),
+        language: parsed.language ?? null,
+        durationSeconds: parsed.duration ?? null,
+        segments: (parsed.segments ?? []).map((s, i) => ({ id: s.id ?? i, start: s.start, end: s.end, text: s.text })),
+      };
+    },
+  };
+}
+
+function httpError(res: Response, body: string): Error {
+  const detail = providerMessage(body);
+  const status = res.status;
+  if (status === 429) {
+    return new RetryLaterError(`transcription provider rate limit (HTTP 429): ${detail}`, retryAfterMs(res) ?? 30_000);
+  }
+  if (status === 401 || status === 403) {
+    return new PermanentError(
+      `transcription provider refused the credentials (HTTP ${status}): ${detail}; check TRANSCRIPTION_API_KEY`,
+    );
+  }
+  if (status === 404) {
+    return new PermanentError(
+      `transcription endpoint or model not found (HTTP 404): ${detail}; check TRANSCRIPTION_BASE_URL and TRANSCRIPTION_MODEL`,
+    );
+  }
+  if (status === 413) {
+    return new PermanentError(
+      `transcription provider rejected the upload as too large (HTTP 413): ${detail}; lower TRANSCRIPTION_MAX_UPLOAD_BYTES`,
+    );
+  }
+  if (status >= 400 && status < 500 && status !== 408) {
+    return new PermanentError(`transcription provider rejected the file (HTTP ${status}): ${detail}`);
+  }
+  return new Error(`transcription provider error (HTTP ${status}): ${detail}`);
+}
+
+/** The `error.message` of an OpenAI-style error body, else the start of the body. */
+function providerMessage(body: string): string {
+  try {
+    const json = JSON.parse(body) as { error?: { message?: unknown } | string; detail?: unknown };
+    if (typeof json.error === 'string') return json.error;
+    if (json.error && typeof json.error.message === 'string') return json.error.message;
+    if (typeof json.detail === 'string') return json.detail;
+  } catch {
+    // not JSON
+  }
+  return snippet(body) || 'no details';
+}
+
+function snippet(body: string): string {
+  const s = body.replace(/\s+/g, ' ').trim();
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+}
+
+/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+function retryAfterMs(res: Response): number | undefined {
+  const value = res.headers.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
