@@ -1,0 +1,125 @@
+/**
+ * The set-based read behind lead scoring: one statement aggregates the emails and insights of a
+ * whole chunk of contacts, instead of a round trip per contact.
+ */
+import type { Database } from '@fleet/db';
+import { type Kysely, sql } from 'kysely';
+import type { ContactSignals } from './score-contact.ts';
+import type { LeadScoringConfig } from './scoring-config.ts';
+
+export interface ContactRow {
+  id: string;
+  lead_score: number | null;
+  lead_tier: 'hot' | 'warm' | 'cold' | null;
+  signals: ContactSignals;
+}
+
+interface SignalRow {
+  id: string;
+  job_title: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  company: string | null;
+  phone: string | null;
+  lead_score: number | null;
+  lead_tier: 'hot' | 'warm' | 'cold' | null;
+  last_interaction_at: Date | null;
+  inbound: number;
+  outbound: number;
+  opens: number;
+  clicks: number;
+  replies: number;
+  recent: number;
+  insights: number;
+  mean_sentiment: string | null;
+  intents: string[] | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Signals of the given contacts of a workspace as of `asOf`. Emails and insights after `asOf`
+ * are ignored, so a run is reproducible for a fixed `asOf`. Unknown ids are simply absent.
+ */
+export async function loadSignals(
+  db: Kysely<Database>,
+  workspaceId: string,
+  contactIds: string[],
+  config: LeadScoringConfig,
+  asOf: Date,
+): Promise<ContactRow[]> {
+  const since = new Date(asOf.getTime() - config.lookbackDays * DAY_MS);
+  const recentSince = new Date(asOf.getTime() - config.frequency.windowDays * DAY_MS);
+  const earliest = since < recentSince ? since : recentSince;
+  const { rows } = await sql<SignalRow>`
+    WITH e AS (
+      SELECT contact_id,
+             count(*) FILTER (WHERE sent_at >= ${since} AND direction = 'inbound')::int AS inbound,
+             count(*) FILTER (WHERE sent_at >= ${since} AND direction = 'outbound')::int AS outbound,
+             count(*) FILTER (WHERE sent_at >= ${since} AND direction = 'outbound' AND opened_at IS NOT NULL)::int AS opens,
+             count(*) FILTER (WHERE sent_at >= ${since} AND direction = 'outbound' AND clicked_at IS NOT NULL)::int AS clicks,
+             count(*) FILTER (WHERE sent_at >= ${since} AND direction = 'outbound' AND replied_at IS NOT NULL)::int AS replies,
+             count(*) FILTER (WHERE sent_at >= ${recentSince})::int AS recent,
+             max(greatest(sent_at,
+                          CASE WHEN opened_at <= ${asOf} THEN opened_at END,
+                          CASE WHEN clicked_at <= ${asOf} THEN clicked_at END,
+                          CASE WHEN replied_at <= ${asOf} THEN replied_at END)) AS last_at
+        FROM emails
+       WHERE workspace_id = ${workspaceId}
+         AND contact_id = ANY(${contactIds}::uuid[])
+         AND sent_at >= ${earliest} AND sent_at <= ${asOf}
+       GROUP BY contact_id
+    ), insights AS (
+      SELECT ei.contact_id, ei.intent, ei.intents, ei.sentiment, ei.sentiment_score
+        FROM email_insights ei
+        JOIN emails em ON em.id = ei.email_id
+       WHERE ei.workspace_id = ${workspaceId}
+         AND ei.contact_id = ANY(${contactIds}::uuid[])
+         AND em.sent_at >= ${since} AND em.sent_at <= ${asOf}
+    ), i AS (
+      SELECT contact_id,
+             count(*)::int AS insights,
+             avg(coalesce(sentiment_score,
+                          CASE sentiment WHEN 'positive' THEN 1 WHEN 'negative' THEN -1 ELSE 0 END)) AS mean_sentiment
+        FROM insights
+       GROUP BY contact_id
+    ), it AS (
+      SELECT contact_id, array_agg(DISTINCT lower(x)) AS intents
+        FROM insights CROSS JOIN LATERAL unnest(array_prepend(intent, intents)) AS x
+       WHERE x <> ''
+       GROUP BY contact_id
+    )
+    SELECT c.id, c.job_title, c.first_name, c.last_name, c.company, c.phone, c.lead_score, c.lead_tier,
+           CASE WHEN c.last_interaction_at <= ${asOf}
+                THEN greatest(c.last_interaction_at, e.last_at) ELSE e.last_at END AS last_interaction_at,
+           coalesce(e.inbound, 0) AS inbound, coalesce(e.outbound, 0) AS outbound,
+           coalesce(e.opens, 0) AS opens, coalesce(e.clicks, 0) AS clicks, coalesce(e.replies, 0) AS replies,
+           coalesce(e.recent, 0) AS recent,
+           coalesce(i.insights, 0) AS insights, i.mean_sentiment, it.intents
+      FROM contacts c
+      LEFT JOIN e ON e.contact_id = c.id
+      LEFT JOIN i ON i.contact_id = c.id
+      LEFT JOIN it ON it.contact_id = c.id
+     WHERE c.workspace_id = ${workspaceId} AND c.id = ANY(${contactIds}::uuid[])
+     ORDER BY c.id
+  `.execute(db);
+  return rows.map((r) => ({
+    id: r.id,
+    lead_score: r.lead_score,
+    lead_tier: r.lead_tier,
+    signals: {
+      jobTitle: r.job_title,
+      profile: { firstName: r.first_name, lastName: r.last_name, company: r.company, phone: r.phone },
+      inbound: r.inbound,
+      outbound: r.outbound,
+      opens: r.opens,
+      clicks: r.clicks,
+      replies: r.replies,
+      recentEmails: r.recent,
+      lastInteractionAt: r.last_interaction_at,
+      insights: r.insights,
+      meanSentiment: r.mean_sentiment === null ? null : Number(r.mean_sentiment),
+      intents: r.intents ?? [],
+    },
+  }));
+}
