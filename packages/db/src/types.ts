@@ -175,6 +175,8 @@ export interface EmailsTable {
   clicked_at: Timestamp | null;
   replied_at: Timestamp | null;
   in_reply_to: string | null;
+  /** RFC 5322 Message-ID without angle brackets; replies name it in in_reply_to (060). */
+  rfc_message_id: string | null;
   processed_at: Timestamp | null;
   created_at: WithDefault<Timestamp>;
   /** Continuous intelligence: lease, failed attempts and last failure (065). */
