@@ -152,6 +152,8 @@ export function continuationPrompt(previousText: string, maxChars = 400): string
   if (!t) return undefined;
   if (t.length <= maxChars) return t;
   const tail = t.slice(-maxChars);
-  const space = tail.indexOf(' ');
-  return space > 0 ? tail.slice(space + 1) : tail;
+  // Drop the first word unless the cut fell exactly between two words.
+  if (/\s/.test(t.charAt(t.length - maxChars - 1)) || /^\s/.test(tail)) return tail.trim();
+  const space = tail.search(/\s/);
+  return space > 0 ? tail.slice(space + 1).trim() : tail;
 }

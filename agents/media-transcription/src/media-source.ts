@@ -5,6 +5,7 @@ import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PermanentError } from '@fleet/runtime';
+import { abortError } from './abort.ts';
 
 /** Where media may come from and how much of it is accepted. */
 export interface SourceLimits {
@@ -172,7 +173,7 @@ function downloadError(
   jobSignal: AbortSignal,
   timeout: AbortSignal,
 ): unknown {
-  if (jobSignal.aborted) return jobSignal.reason ?? err;
+  if (jobSignal.aborted) return abortError(jobSignal, err);
   const url = redactUrl(new URL(source));
   if (timeout.aborted) {
     return new Error(`download of ${url} timed out after ${limits.downloadTimeoutMs} ms (MEDIA_DOWNLOAD_TIMEOUT_MS)`, {

@@ -2,6 +2,7 @@ import type { Database, JsonObject } from '@fleet/db';
 import { PermanentError, RetryLaterError } from '@fleet/runtime';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { throwIfAborted } from './abort.ts';
 import { continuationPrompt, planUploads, stitchTranscripts } from './chunking.ts';
 import { findMediaFile, markFailed, markProcessing, recordProbe, saveTranscript } from './media-repository.ts';
 import { downloadMedia, isUrlSource, type LocalMedia, openLocalMedia, type SourceLimits } from './media-source.ts';
@@ -86,7 +87,7 @@ export async function transcribeMedia(deps: TranscribeDeps, job: TranscribeJob):
     const results: { startSeconds: number; result: TranscriptionResult }[] = [];
     let doneSeconds = 0;
     for (const part of parts) {
-      job.signal.throwIfAborted();
+      throwIfAborted(job.signal);
       report({
         phase: 'transcribing',
         part: part.index + 1,
@@ -146,7 +147,10 @@ async function recordFailure(deps: TranscribeDeps, job: TranscribeJob, fileId: s
   const message = err instanceof Error ? err.message : String(err);
   try {
     if (job.signal.aborted) {
-      await markFailed(deps.db, fileId, 'transcription cancelled', 'uploaded');
+      // Cancelled, or interrupted by a shutdown (then the job runs again elsewhere): either way
+      // the file is not broken and may be queued again.
+      const reason = typeof job.signal.reason === 'string' ? job.signal.reason : message;
+      await markFailed(deps.db, fileId, `transcription interrupted: ${reason}`, 'uploaded');
     } else if (err instanceof PermanentError || job.finalAttempt) {
       await markFailed(deps.db, fileId, message);
     } else {

@@ -1,5 +1,6 @@
 import { PermanentError, RetryLaterError } from '@fleet/runtime';
 import { z } from 'zod';
+import { abortError } from './abort.ts';
 
 /** One timed piece of a transcript; times in seconds from the start of the media. */
 export interface TranscriptSegment {
@@ -92,7 +93,7 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
         body = await res.text();
       } catch (err) {
         // The job's own abort propagates unchanged so the runtime records `cancelled`.
-        if (req.signal.aborted) throw req.signal.reason ?? err;
+        if (req.signal.aborted) throw abortError(req.signal, err);
         if (timeout.aborted) {
           throw new Error(`transcription request timed out after ${options.timeoutMs} ms (TRANSCRIPTION_TIMEOUT_MS)`, {
             cause: err,
