@@ -53,7 +53,10 @@ export async function probeMedia(path: string): Promise<MediaProbe> {
   try {
     ({ format } = await parseFile(path, { duration: true, skipCovers: true }));
   } catch (err) {
-    throw new UnsupportedMediaError(`media file is corrupt or unreadable: ${(err as Error).message}`, { cause: err });
+    throw new UnsupportedMediaError(
+      `media file is corrupt or not a recognised audio/video format: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   if (!format.container) {
     throw new UnsupportedMediaError(

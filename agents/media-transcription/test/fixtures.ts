@@ -151,7 +151,7 @@ export const verboseReply: StubReply = (req) => {
 /** A static file server on 127.0.0.1 for http(s) sources. */
 export async function startFileServer(files: Record<string, Buffer>, opts: { omitLength?: boolean } = {}) {
   const server = createServer((req, res) => {
-    const file = files[req.url ?? ''];
+    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
     if (!file) {
       res.writeHead(404).end('not found');
       return;
@@ -177,4 +177,27 @@ export async function startFileServer(files: Record<string, Buffer>, opts: { omi
       await once(server, 'close');
     },
   };
+}
+
+/** A 16-bit mono AIFF file of silence (a format the transcription APIs do not take). */
+export function makeAiff(seconds: number, sampleRate = 8000): Buffer {
+  const frames = seconds * sampleRate;
+  const comm = Buffer.alloc(8 + 18);
+  comm.write('COMM', 0, 'ascii');
+  comm.writeUInt32BE(18, 4);
+  comm.writeUInt16BE(1, 8);
+  comm.writeUInt32BE(frames, 10);
+  comm.writeUInt16BE(16, 14);
+  // Sample rate as an 80-bit IEEE extended float: exponent, then the mantissa with its top bit set.
+  const exp = Math.floor(Math.log2(sampleRate));
+  comm.writeUInt16BE(16383 + exp, 16);
+  comm.writeBigUInt64BE(BigInt(sampleRate) << BigInt(63 - exp), 18);
+  const ssnd = Buffer.alloc(16 + frames * 2);
+  ssnd.write('SSND', 0, 'ascii');
+  ssnd.writeUInt32BE(8 + frames * 2, 4);
+  const form = Buffer.alloc(12);
+  form.write('FORM', 0, 'ascii');
+  form.writeUInt32BE(4 + comm.length + ssnd.length, 4);
+  form.write('AIFF', 8, 'ascii');
+  return Buffer.concat([form, comm, ssnd]);
 }
