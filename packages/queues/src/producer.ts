@@ -31,6 +31,8 @@ export interface EnqueueOptions {
   writePending?: boolean;
   /** Override the catalog's retry count for this job. */
   attempts?: number;
+  /** Override the catalog's backoff between retries. */
+  backoff?: { type: 'fixed' | 'exponential'; delay: number };
 }
 
 export interface EnqueueResult {
@@ -96,6 +98,7 @@ export function createProducer(options: ProducerOptions): Producer {
       ...(opts.delay !== undefined ? { delay: opts.delay } : {}),
       ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
+      ...(opts.backoff ? { backoff: opts.backoff } : {}),
       ...(opts.deduplicationId ? { deduplication: { id: opts.deduplicationId } } : {}),
     };
     const record = data as JsonObject;

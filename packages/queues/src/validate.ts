@@ -36,7 +36,17 @@ export class UnknownJobError extends Error {
   }
 }
 
-function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
+/** The value at `path` in `data` (zod does not report the input unless asked to). */
+function valueAt(data: unknown, path: PropertyKey[]): unknown {
+  let value = data;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, data: unknown): FieldProblem[] {
   if (issue.code === 'unrecognized_keys') {
     const base = issue.path.join('.');
     return issue.keys.map((key) => ({
@@ -45,7 +55,7 @@ function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
     }));
   }
   const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(payload)';
-  const missing = issue.code === 'invalid_type' && issue.input === undefined;
+  const missing = issue.code === 'invalid_type' && valueAt(data, issue.path) === undefined;
   return [{ field, message: missing ? 'is required' : issue.message }];
 }
 
@@ -79,6 +89,11 @@ export function validatePayload(queue: string, job: string, data: unknown): { de
     throw new PayloadValidationError(queue, job, [{ field: '(payload)', message: 'must be a JSON object' }]);
   }
   const result = def.payload.safeParse(data);
-  if (!result.success) throw new PayloadValidationError(queue, job, result.error.issues.flatMap(describeIssue));
+  if (!result.success)
+    throw new PayloadValidationError(
+      queue,
+      job,
+      result.error.issues.flatMap((i) => describeIssue(i, data)),
+    );
   return { def, payload: result.data };
 }

@@ -79,3 +79,7 @@ export function defineAgent<Q extends QueueName, Deps = undefined, EnvShape exte
 ): AgentDefinition<Q, Deps, EnvShape> {
   return agent;
 }
+
+/** Any agent, whatever its queue, deps and env: what the runtime accepts. */
+// biome-ignore lint/suspicious/noExplicitAny: the runtime treats handlers and deps opaquely
+export type AnyAgent = AgentDefinition<any, any, any>;

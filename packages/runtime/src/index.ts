@@ -1,6 +1,7 @@
 export { type CancelMessage, cancelChannel, publishCancel } from './cancel-channel.ts';
 export {
   type AgentDefinition,
+  type AnyAgent,
   defineAgent,
   type Handler,
   type HandlerContext,

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+
 import type { Scrubber } from './secrets.ts';
 
 export interface LoggerOptions {
@@ -7,6 +8,8 @@ export interface LoggerOptions {
   pretty: boolean;
   scrub: Scrubber;
   base?: Record<string, unknown>;
+  /** Where JSON lines go (default stdout); tests capture them. Ignored when pretty. */
+  destination?: pino.DestinationStream;
 }
 
 /**
@@ -16,20 +19,23 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const { scrub } = options;
-  return pino({
-    level: options.level,
-    base: { pid: process.pid, ...options.base },
-    serializers: {
-      err: (e: Error) => pino.stdSerializers.err(scrub(e)),
-    },
-    hooks: {
-      logMethod(args, method) {
-        // biome-ignore lint/suspicious/noExplicitAny: pino's variadic log signature
-        method.apply(this, args.map((a) => scrub(a)) as any);
+  return pino(
+    {
+      level: options.level,
+      base: { pid: process.pid, ...options.base },
+      serializers: {
+        err: (e: Error) => pino.stdSerializers.err(scrub(e)),
       },
+      hooks: {
+        logMethod(args, method) {
+          // biome-ignore lint/suspicious/noExplicitAny: pino's variadic log signature
+          method.apply(this, args.map((a) => scrub(a)) as any);
+        },
+      },
+      ...(options.pretty
+        ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+        : {}),
     },
-    ...(options.pretty
-      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
-      : {}),
-  });
+    options.pretty ? undefined : options.destination,
+  );
 }

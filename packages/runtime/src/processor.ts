@@ -4,7 +4,7 @@ import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart } from '
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { AgentDefinition, HandlerContext, HandlerResult } from './define-agent.ts';
+import type { AnyAgent, HandlerContext, HandlerResult } from './define-agent.ts';
 import { PermanentError, RetryLaterError } from './errors.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { Scrubber } from './secrets.ts';
@@ -13,8 +13,7 @@ import type { Scrubber } from './secrets.ts';
 export const SHUTDOWN_REASON = 'worker shutting down';
 
 export interface ProcessorDeps {
-  // biome-ignore lint/suspicious/noExplicitAny: handlers are checked against the catalog by defineAgent
-  agent: AgentDefinition<QueueName, any, any>;
+  agent: AnyAgent;
   deps: unknown;
   db: Kysely<Database>;
   taskLogger: TaskLogger;
@@ -77,7 +76,7 @@ export function taskStart(job: Job, agentName: string, taskType: TaskType, scrub
  */
 export function createProcessor(p: ProcessorDeps) {
   const { agent, taskLogger, scrub, metrics } = p;
-  const queueDef = catalog[agent.queue];
+  const queueDef = catalog[agent.queue as QueueName];
   const jobs = queueDef.jobs as Record<string, { taskType: TaskType }>;
   const fallbackType = Object.values(jobs)[0]!.taskType;
 

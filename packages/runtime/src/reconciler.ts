@@ -162,7 +162,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
   return {
     sweep,
     nudge: () => schedule(Math.min(1_000, o.intervalMs)),
-    closeEarlierAttempts(job, current) {
+    closeEarlierAttempts(_job, current) {
       const writes: Promise<void>[] = [];
       for (let attempt = 1; attempt < current.attempt; attempt++) {
         // An upsert: a no-op for attempts that already have a terminal row.

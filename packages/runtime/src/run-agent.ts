@@ -1,5 +1,5 @@
 import { ConfigError } from '@fleet/config';
-import type { AgentDefinition } from './define-agent.ts';
+import type { AnyAgent } from './define-agent.ts';
 import { startAgent } from './start-agent.ts';
 
 /**
@@ -7,8 +7,7 @@ import { startAgent } from './start-agent.ts';
  * grace period and exit 0. A second signal, or the grace deadline, forces exit 1. A bad
  * configuration exits 78 with one message listing every problem.
  */
-// biome-ignore lint/suspicious/noExplicitAny: any agent definition
-export async function runAgent(agent: AgentDefinition<any, any, any>): Promise<void> {
+export async function runAgent(agent: AnyAgent): Promise<void> {
   let running: Awaited<ReturnType<typeof startAgent>>;
   try {
     running = await startAgent(agent);

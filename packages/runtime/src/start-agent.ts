@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { listenForCancels } from './cancel-channel.ts';
-import type { AgentDefinition } from './define-agent.ts';
+import type { AnyAgent } from './define-agent.ts';
 import { type RuntimeEnv, runtimeEnvShape } from './env.ts';
 import { startProbeServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
@@ -21,6 +21,8 @@ export interface StartAgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Use this root logger instead of creating one. */
   log?: Logger;
+  /** Where the created logger writes JSON lines (default stdout). */
+  logDestination?: import('pino').DestinationStream;
 }
 
 export interface RunningAgent {
@@ -52,11 +54,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * Starts an agent: parses config, opens Postgres and Redis, starts the BullMQ worker with the
  * audited processor, the reconciler, the cancel listener and the probe server.
  */
-// biome-ignore lint/suspicious/noExplicitAny: any agent definition
-export async function startAgent(
-  agent: AgentDefinition<any, any, any>,
-  options: StartAgentOptions = {},
-): Promise<RunningAgent> {
+export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const rawEnv = options.env ?? process.env;
   // One schema for the runtime's and the agent's variables, so one message lists every problem.
   const env = parseEnv(agent.name, z.object({ ...runtimeEnvShape, ...(agent.env ?? {}) }), rawEnv) as RuntimeEnv &
@@ -69,6 +67,7 @@ export async function startAgent(
       pretty: env.LOG_PRETTY ?? Boolean(process.stdout.isTTY),
       scrub,
       base: { agent: agent.name },
+      destination: options.logDestination,
     });
 
   const dbOptions = { queryTimeoutMillis: env.DB_QUERY_TIMEOUT_MS, applicationName: `fleet-${agent.name}` };
