@@ -201,12 +201,20 @@ export async function storeBatch(
       inserted = insertedIds.length;
       const threadIds = [...new Set(threads.values())];
       if (threadIds.length > 0) {
+        // Pages arrive newest first, so the subject comes from the thread's earliest message
+        // rather than from whichever message was stored first.
         await sql`
-          UPDATE email_threads t SET message_count = s.n, last_message_at = s.last
+          UPDATE email_threads t
+          SET message_count = s.n, last_message_at = s.last, subject = COALESCE(f.subject, t.subject)
           FROM (
             SELECT thread_id, count(*)::int AS n, max(sent_at) AS last
             FROM emails WHERE thread_id = ANY(${threadIds}::uuid[]) GROUP BY thread_id
           ) s
+          LEFT JOIN LATERAL (
+            SELECT e.subject FROM emails e
+            WHERE e.thread_id = s.thread_id AND e.subject IS NOT NULL
+            ORDER BY e.sent_at LIMIT 1
+          ) f ON true
           WHERE t.id = s.thread_id`.execute(trx);
       }
       await linkReplies(trx, account.workspaceId, insertedIds);

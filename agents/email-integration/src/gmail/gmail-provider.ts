@@ -63,8 +63,22 @@ class GmailSession implements MailSession {
     this.concurrency = Math.max(config.fetchConcurrency ?? 8, 1);
   }
 
-  private async refresh(signal?: AbortSignal): Promise<void> {
-    this.token = await refreshAccessToken(this.config, this.refreshToken, this.policy, signal);
+  private refreshing: Promise<void> | null = null;
+
+  /**
+   * Replaces the access token unless another request already did since `stale` was handed out:
+   * concurrent fetches that all hit a 401 share one refresh.
+   */
+  private async refresh(stale: AccessToken, signal?: AbortSignal): Promise<void> {
+    if (this.token !== stale) return;
+    this.refreshing ??= refreshAccessToken(this.config, this.refreshToken, this.policy, signal)
+      .then((token) => {
+        this.token = token;
+      })
+      .finally(() => {
+        this.refreshing = null;
+      });
+    await this.refreshing;
   }
 
   /**
@@ -74,12 +88,13 @@ class GmailSession implements MailSession {
   private async get<T>(what: string, path: string, query: Record<string, string | undefined>, signal?: AbortSignal) {
     const url = new URL(`${this.base}${path}`);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-    if (Date.now() >= this.token.expiresAt) await this.refresh(signal);
+    if (Date.now() >= this.token.expiresAt) await this.refresh(this.token, signal);
     for (let refreshed = false; ; refreshed = true) {
+      const used = this.token;
       const result = await requestWithRetry(
         `Gmail ${what}`,
         url.toString(),
-        { headers: { authorization: `Bearer ${this.token.token}`, accept: 'application/json' } },
+        { headers: { authorization: `Bearer ${used.token}`, accept: 'application/json' } },
         this.policy,
         signal,
       );
@@ -89,7 +104,7 @@ class GmailSession implements MailSession {
             `Gmail ${what}: a freshly refreshed access token was rejected (401); check the account's granted scopes or reconnect it`,
           );
         }
-        await this.refresh(signal);
+        await this.refresh(used, signal);
         continue;
       }
       if (result.status >= 400) {
