@@ -201,3 +201,13 @@ export function makeAiff(seconds: number, sampleRate = 8000): Buffer {
   form.write('AIFF', 8, 'ascii');
   return Buffer.concat([form, comm, ssnd]);
 }
+
+/** The error a promise rejects with; fails the test when it resolves instead. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the promise to reject, but it resolved');
+}

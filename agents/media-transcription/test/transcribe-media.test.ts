@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type TranscribeSettings, transcribeMedia, transcriptionCostUsd } from '../src/transcribe-media.ts';
 import { createOpenAiTranscriber } from '../src/transcription-provider.ts';
-import { makeAiff, makeMp3, makeWav, startFileServer, startTranscriptionStub } from './fixtures.ts';
+import { makeAiff, makeMp3, makeWav, rejection, startFileServer, startTranscriptionStub } from './fixtures.ts';
 
 let t: TestDatabase;
 let workspaceId: string;
@@ -103,7 +103,7 @@ const transcriptRow = (id: string) =>
   t.db.selectFrom('media_transcripts').selectAll().where('media_file_id', '=', id).executeTakeFirst();
 
 async function failure(id: string, over: Partial<TranscribeSettings> = {}): Promise<Error> {
-  const err = await run(id, over).promise.catch((e: unknown) => e as Error);
+  const err = await rejection(run(id, over).promise);
   expect(err).toBeInstanceOf(PermanentError);
   return err as Error;
 }
@@ -242,16 +242,18 @@ describe('transcribeMedia', () => {
     const id = await put('mine.wav', makeWav({ seconds: 1 }));
     const provider = createOpenAiTranscriber({ baseUrl: stub.baseUrl, model: 'whisper-1', timeoutMs: 1_000 });
     const other = '5b1f0c8e-2f4a-4c1d-9b7e-3a2d1c0b9a8f';
-    const err = await transcribeMedia(
-      { db: t.db, log, provider, settings: settings() },
-      {
-        workspaceId: other,
-        mediaFileId: id,
-        signal: new AbortController().signal,
-        progress: async () => {},
-        finalAttempt: true,
-      },
-    ).catch((e: unknown) => e as Error);
+    const err = await rejection(
+      transcribeMedia(
+        { db: t.db, log, provider, settings: settings() },
+        {
+          workspaceId: other,
+          mediaFileId: id,
+          signal: new AbortController().signal,
+          progress: async () => {},
+          finalAttempt: true,
+        },
+      ),
+    );
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.message).toBe(`media_file_id ${id} does not exist in workspace ${other}`);
     expect((await fileRow(id)).status).toBe('uploaded');
@@ -290,7 +292,7 @@ describe('transcribeMedia', () => {
     await stub.close();
     stub = await startTranscriptionStub(() => ({ status: 502, body: 'upstream down' }));
     const id = await put('flaky.wav', makeWav({ seconds: 2 }));
-    const first = await run(id, {}, { finalAttempt: false }).promise.catch((e: unknown) => e as Error);
+    const first = await rejection(run(id, {}, { finalAttempt: false }).promise);
     expect(first).not.toBeInstanceOf(PermanentError);
     expect(await fileRow(id)).toMatchObject({
       status: 'processing',
@@ -312,7 +314,7 @@ describe('transcribeMedia', () => {
     const id = await put('cancel.wav', makeWav({ seconds: 30 }));
     const controller = new AbortController();
     const { promise } = run(id, {}, { signal: controller.signal });
-    const settled = promise.catch((e: unknown) => e as Error);
+    const settled = rejection(promise);
     await waitFor(() => uploading || undefined, { timeoutMs: 5_000, what: 'upload to start' });
     controller.abort('cancelled by an operator');
     const err = await settled;

@@ -2,7 +2,7 @@ import { PermanentError, RetryLaterError } from '@fleet/runtime';
 import { waitFor } from '@fleet/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOpenAiTranscriber } from '../src/transcription-provider.ts';
-import { makeWav, type StubReply, startTranscriptionStub } from './fixtures.ts';
+import { makeWav, rejection, type StubReply, startTranscriptionStub } from './fixtures.ts';
 
 type Stub = Awaited<ReturnType<typeof startTranscriptionStub>>;
 let stub: Stub | undefined;
@@ -80,9 +80,9 @@ describe('OpenAI-compatible transcriber', () => {
     const transcriber = await transcriberFor(() => replies[next]!);
     const attempt = async (which: string) => {
       next = which;
-      return transcriber
-        .transcribe({ audio: wavBlob(1), fileName: 'a.wav', signal: new AbortController().signal })
-        .catch((e: unknown) => e as Error);
+      return rejection(
+        transcriber.transcribe({ audio: wavBlob(1), fileName: 'a.wav', signal: new AbortController().signal }),
+      );
     };
     const auth = await attempt('auth');
     expect(auth).toBeInstanceOf(PermanentError);
@@ -118,9 +118,9 @@ describe('OpenAI-compatible transcriber', () => {
       });
     });
     const controller = new AbortController();
-    const pending = transcriber
-      .transcribe({ audio: wavBlob(120), fileName: 'long.wav', signal: controller.signal })
-      .catch((e: unknown) => e as Error);
+    const pending = rejection(
+      transcriber.transcribe({ audio: wavBlob(120), fileName: 'long.wav', signal: controller.signal }),
+    );
     await waitFor(() => bytesSeen > 0 || undefined, { timeoutMs: 5_000, what: 'upload started' });
     controller.abort('cancelled by an operator');
     const err = await pending;
@@ -133,9 +133,9 @@ describe('OpenAI-compatible transcriber', () => {
   it('gives up after TRANSCRIPTION_TIMEOUT_MS with a retryable error', async () => {
     const transcriber = await transcriberFor(undefined, { timeoutMs: 200 });
     stub!.holdRequests(() => {});
-    const err = await transcriber
-      .transcribe({ audio: wavBlob(1), fileName: 'a.wav', signal: new AbortController().signal })
-      .catch((e: unknown) => e as Error);
+    const err = await rejection(
+      transcriber.transcribe({ audio: wavBlob(1), fileName: 'a.wav', signal: new AbortController().signal }),
+    );
     expect(err).not.toBeInstanceOf(PermanentError);
     expect(err.message).toMatch(/timed out after 200 ms \(TRANSCRIPTION_TIMEOUT_MS\)/);
   });
