@@ -258,8 +258,34 @@ export interface AnalyticsReportsTable {
   updated_at: WithDefault<Timestamp>;
 }
 
+/** Control-plane API keys (080): only the SHA-256 digest of a key is stored. */
+export interface ApiKeysTable {
+  id: Generated<string>;
+  name: string;
+  key_prefix: string;
+  key_hash: string;
+  workspace_ids: string[];
+  created_at: WithDefault<Timestamp>;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+/** Idempotency keys of POST /v1/jobs (081). */
+export interface IdempotencyKeysTable {
+  principal: string;
+  key: string;
+  request_hash: string;
+  queue_name: string;
+  job_name: string;
+  job_id: string;
+  workspace_id: string | null;
+  created_at: WithDefault<Timestamp>;
+}
+
 /** Every table the fleet touches. */
 export interface Database {
+  api_keys: ApiKeysTable;
+  idempotency_keys: IdempotencyKeysTable;
   autonomous_tasks: AutonomousTasksTable;
   organizations: OrganizationsTable;
   workspaces: WorkspacesTable;

@@ -1,0 +1,52 @@
+import { createDb, type Database } from '@fleet/db';
+import { createProducer, createRedis, type Producer } from '@fleet/queues';
+import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+
+/** What the operations need; the caller (service main, CLI command) owns and closes it. */
+export interface OpsDeps {
+  db: Kysely<Database>;
+  /** Enqueues jobs and opens the BullMQ Queue of any catalog queue (`producer.queue(name)`). */
+  producer: Producer;
+  /** A producer-role connection used to publish cancel requests to the workers. */
+  redis: Redis;
+  /** BullMQ key prefix (QUEUE_PREFIX), hash-tagged like the workers'. */
+  prefix: string;
+  /** The audit writer: every autonomous_tasks row the operations record goes through it. */
+  taskLogger: TaskLogger;
+}
+
+export interface OpenOpsOptions {
+  databaseUrl: string;
+  redisUrl: string;
+  prefix: string;
+  /** Postgres pool size (default 5). */
+  poolMax?: number;
+  applicationName?: string;
+}
+
+/** Opens every connection the operations need. `close()` flushes the audit writer and closes all. */
+export function openOps(options: OpenOpsOptions): OpsDeps & { close(): Promise<void> } {
+  const db = createDb(options.databaseUrl, {
+    max: options.poolMax ?? 5,
+    applicationName: options.applicationName ?? 'fleet-ops',
+    queryTimeoutMillis: 15_000,
+  });
+  const producer = createProducer({ redisUrl: options.redisUrl, prefix: options.prefix, db });
+  const redis = createRedis(options.redisUrl, 'producer');
+  const taskLogger = createTaskLogger({ db });
+  return {
+    db,
+    producer,
+    redis,
+    prefix: options.prefix,
+    taskLogger,
+    async close() {
+      await taskLogger.close().catch(() => {});
+      await producer.close().catch(() => {});
+      redis.disconnect();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,21 @@
+export { type Access, ADMIN, assertWorkspace, canSee } from './access.ts';
+export {
+  type ApiKeyInfo,
+  createApiKey,
+  hashApiKey,
+  listApiKeys,
+  type Principal,
+  revokeApiKey,
+  type VerifyOptions,
+  verifyApiKey,
+} from './api-keys.ts';
+export { type CancelOptions, type CancelResult, cancelTask } from './cancel.ts';
+export { decodeCursor, encodeCursor, type TaskCursor } from './cursor.ts';
+export { type OpenOpsOptions, type OpsDeps, openOps } from './deps.ts';
+export { type EnqueueJobRequest, type EnqueueJobResult, enqueueJob } from './enqueue.ts';
+export { type FieldProblem, isOpsError, OpsError, type OpsErrorKind } from './errors.ts';
+export { type QueueCounts, queueCounts } from './queue-counts.ts';
+export { type RetryOptions, type RetryResult, retryTask } from './retry.ts';
+export { type SummaryInput, summary, type TaskTypeSummary } from './summary.ts';
+export { parseTaskFilters, type TaskFilters, type TaskFiltersInput, taskFiltersSchema } from './task-filters.ts';
+export { type GetTaskOptions, getTask, type JobInfo, listTasks, type TaskDetail, type TaskPage } from './tasks.ts';

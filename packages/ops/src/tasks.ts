@@ -1,0 +1,203 @@
+import type { Database, Task } from '@fleet/db';
+import { catalog, isQueueName, QUEUE_NAMES } from '@fleet/queues';
+import type { Job } from 'bullmq';
+import { type Kysely, sql } from 'kysely';
+import { type Access, ADMIN, assertWorkspace, canSee } from './access.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import type { OpsDeps } from './deps.ts';
+import { invalidInput, notFound } from './errors.ts';
+import { parseTaskFilters, type TaskFiltersInput } from './task-filters.ts';
+
+export interface TaskPage {
+  /** Newest first by (created_at, id). */
+  tasks: Task[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * One page of audit rows, newest first. Keyset pagination on (created_at, id): rows inserted
+ * while someone pages never shift or repeat later pages.
+ */
+export async function listTasks(
+  db: Kysely<Database>,
+  rawFilters: TaskFiltersInput = {},
+  access: Access = ADMIN,
+): Promise<TaskPage> {
+  const f = parseTaskFilters(rawFilters);
+  if (f.workspace_id) assertWorkspace(access, f.workspace_id);
+  const cursor = f.cursor ? decodeCursor(f.cursor) : null;
+
+  let q = db
+    .selectFrom('autonomous_tasks')
+    .selectAll()
+    .select(sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_ts'));
+  if (f.workspace_id) q = q.where('workspace_id', '=', f.workspace_id);
+  else if (access.kind === 'workspaces') q = q.where('workspace_id', 'in', [...access.workspaceIds]);
+  if (f.task_type) q = q.where('task_type', 'in', f.task_type);
+  if (f.status) q = q.where('status', 'in', f.status);
+  if (f.queue) q = q.where('queue_name', '=', f.queue);
+  if (f.job_id) q = q.where('job_id', '=', f.job_id);
+  if (f.since) q = q.where('created_at', '>=', f.since);
+  if (f.until) q = q.where('created_at', '<', f.until);
+  if (cursor) {
+    q = q.where(sql<boolean>`(created_at, id) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`);
+  }
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
+
+  const more = rows.length > f.limit;
+  const page = more ? rows.slice(0, f.limit) : rows;
+  const last = page.at(-1);
+  return {
+    tasks: page.map(({ cursor_ts: _, ...task }) => task),
+    nextCursor: more && last ? encodeCursor({ createdAt: last.cursor_ts, id: last.id }) : null,
+  };
+}
+
+/** The live BullMQ view of a job, when it is still in Redis. */
+export interface JobInfo {
+  queue: string;
+  id: string;
+  name: string;
+  state: string;
+  attemptsStarted: number;
+  attemptsMade: number;
+  maxAttempts: number;
+  failedReason: string | null;
+  progress: unknown;
+  delayMs: number;
+  priority: number;
+  createdAt: Date;
+  processedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface TaskDetail {
+  /** The row asked for (by row id), or the latest attempt of the job (by job id); null when
+   * the job is in Redis but has no audit row yet. */
+  task: Task | null;
+  /** Every attempt row of the same job, oldest first. */
+  attempts: Task[];
+  queue: string;
+  jobId: string;
+  job: JobInfo | null;
+  /** The job's payload: from Redis when the job is there, else the latest row's input_data. */
+  payload: unknown;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface GetTaskOptions {
+  access?: Access;
+  /** Narrows a job-id lookup to one queue (job ids are only unique per queue). */
+  queue?: string;
+}
+
+/**
+ * A task by audit row id or by BullMQ job id, with all attempts of its job and the job's live
+ * state. A task the caller may not see is reported as not found (its existence is not leaked).
+ */
+export async function getTask(deps: OpsDeps, id: string, options: GetTaskOptions = {}): Promise<TaskDetail> {
+  const access = options.access ?? ADMIN;
+  if (!id || id.length > 200) {
+    throw invalidInput('invalid task id', [{ field: 'id', message: 'must be a row UUID or a job id (1-200 chars)' }]);
+  }
+  if (options.queue !== undefined && !isQueueName(options.queue)) {
+    throw invalidInput(`unknown queue "${options.queue}"`, [
+      { field: 'queue', message: `must be one of ${QUEUE_NAMES.join(', ')}` },
+    ]);
+  }
+  const { db } = deps;
+  let byRow: Task | undefined;
+  if (UUID.test(id)) {
+    byRow = await db.selectFrom('autonomous_tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+  let queue: string | null = byRow?.queue_name ?? null;
+  let jobId: string | null = byRow?.job_id ?? null;
+
+  if (!byRow) {
+    let q = db
+      .selectFrom('autonomous_tasks')
+      .select(['queue_name', 'job_id'])
+      .where('job_id', '=', id)
+      .orderBy('created_at', 'desc')
+      .limit(1);
+    if (options.queue) q = q.where('queue_name', '=', options.queue);
+    const hit = await q.executeTakeFirst();
+    if (hit?.queue_name) {
+      queue = hit.queue_name;
+      jobId = id;
+    }
+  }
+
+  let job: Job | undefined;
+  if (!queue) {
+    // No audit row yet (e.g. a job added with BullMQ directly): look for the job in Redis.
+    for (const name of options.queue ? [options.queue] : QUEUE_NAMES) {
+      job = (await deps.producer.queue(name as never).getJob(id)) ?? undefined;
+      if (job) {
+        queue = name;
+        jobId = id;
+        break;
+      }
+    }
+  } else if (jobId && isQueueName(queue)) {
+    job = (await deps.producer.queue(queue).getJob(jobId)) ?? undefined;
+  }
+
+  if (!byRow && !jobId) throw notFound(`no task or job with id ${id}`);
+
+  const attempts =
+    queue && jobId
+      ? await db
+          .selectFrom('autonomous_tasks')
+          .selectAll()
+          .where('queue_name', '=', queue)
+          .where('job_id', '=', jobId)
+          .orderBy('attempt', 'asc')
+          .execute()
+      : [];
+  const task = byRow ?? attempts.at(-1) ?? null;
+  const data = (job?.data ?? task?.input_data ?? {}) as Record<string, unknown>;
+  const workspaceId = task ? task.workspace_id : typeof data.workspace_id === 'string' ? data.workspace_id : null;
+  if (!canSee(access, workspaceId)) throw notFound(`no task or job with id ${id}`);
+
+  return {
+    task,
+    attempts: byRow && !byRow.job_id ? [byRow] : attempts,
+    queue: queue ?? '',
+    jobId: jobId ?? '',
+    job: job ? await jobInfo(job) : null,
+    payload: job?.data ?? task?.input_data ?? null,
+  };
+}
+
+export async function jobInfo(job: Job): Promise<JobInfo> {
+  return {
+    queue: job.queueName,
+    id: String(job.id),
+    name: job.name,
+    state: await job.getState(),
+    attemptsStarted: job.attemptsStarted,
+    attemptsMade: job.attemptsMade,
+    maxAttempts: job.opts.attempts ?? 1,
+    failedReason: job.failedReason || null,
+    progress: job.progress,
+    delayMs: job.delay ?? 0,
+    priority: job.priority ?? 0,
+    createdAt: new Date(job.timestamp),
+    processedAt: job.processedOn ? new Date(job.processedOn) : null,
+    finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+  };
+}
+
+/** The catalog job name of a task type on a queue (for re-enqueueing a task whose job is gone). */
+export function jobNameForTaskType(queue: string, taskType: string): string | undefined {
+  if (!isQueueName(queue)) return undefined;
+  const jobs = catalog[queue].jobs as Record<string, { taskType: string }>;
+  return Object.keys(jobs).find((name) => jobs[name]!.taskType === taskType);
+}
