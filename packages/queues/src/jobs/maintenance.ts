@@ -5,11 +5,27 @@ export const systemHealthCheckPayload = z.strictObject({
   ...baseFields,
   /** Health checks are fleet-wide; a workspace id only labels the audit row. */
   workspace_id: workspaceId.optional(),
+  /** Report `running` rows older than this many minutes as stuck (default: the agent's setting). */
+  stuck_running_minutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional(),
+  /** Report a queue whose oldest waiting job is older than this many seconds. */
+  max_wait_age_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .optional(),
+  /** Report a queue with more waiting jobs than this. */
+  max_queue_depth: z.number().int().min(1).optional(),
 });
 
 export const dataCleanupPayload = z.strictObject({
   ...baseFields,
   workspace_id: workspaceId.optional(),
-  /** Delete autonomous_tasks rows older than this many days. */
+  /** Delete autonomous_tasks rows older than this many days (default: the agent's setting). */
   retention_days: z.number().int().min(1).max(3650).optional(),
 });

@@ -1,0 +1,268 @@
+import type { Database } from '@fleet/db';
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type Kysely, sql } from 'kysely';
+
+export interface HealthThresholds {
+  /** A `running` row older than this is stuck. */
+  stuckRunningMs: number;
+  /** Oldest waiting job older than this: backlog. */
+  maxWaitAgeMs: number;
+  /** More waiting jobs than this: backlog. */
+  maxQueueDepth: number;
+  /** Failed share of finished attempts in the last hour above this: unhealthy. */
+  maxFailureRate: number;
+  /** The failure rate counts only with at least this many finished attempts. */
+  minFailureSample: number;
+}
+
+export interface HealthDeps {
+  db: Kysely<Database>;
+  /** A fail-fast Redis client (producer role) for PING and INFO. */
+  redis: Redis;
+  /** The queues to inspect, by name. */
+  queues: Record<string, Queue>;
+  thresholds: HealthThresholds;
+  /** Per-probe time limit. */
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+export type QueueHealth = {
+  waiting: number;
+  prioritized: number;
+  /** An operator paused the queue: its waiting jobs do not run. */
+  paused: boolean;
+  active: number;
+  delayed: number;
+  failed: number;
+  /** Age of the oldest job ready to run (waiting or prioritized); null when none. */
+  oldest_waiting_age_ms: number | null;
+};
+
+export type HealthReport = {
+  healthy: boolean;
+  /** One line per problem found, e.g. "stuck_running: 3 rows running for over 60 min". */
+  problems: string[];
+  checked_at: string;
+  postgres: { ok: boolean; latency_ms: number; error?: string };
+  redis: {
+    ok: boolean;
+    latency_ms: number;
+    error?: string;
+    maxmemory_policy: string | null;
+    /** BullMQ loses jobs silently when Redis evicts keys; only `noeviction` is safe. */
+    eviction_safe: boolean;
+  };
+  queues: Record<string, QueueHealth | { error: string }>;
+  failures_last_hour: {
+    finished: number;
+    failed: number;
+    partial_failure: number;
+    rate: number | null;
+    by_task_type: Record<string, { finished: number; failed: number }>;
+  } | null;
+  stuck_running: {
+    count: number;
+    threshold_minutes: number;
+    oldest: { id: string; queue_name: string | null; job_id: string | null; executed_at: string }[];
+  } | null;
+};
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: string }> {
+  const started = performance.now();
+  try {
+    const value = await fn();
+    return { ms: Math.round(performance.now() - started), value };
+  } catch (error) {
+    return { ms: Math.round(performance.now() - started), error: (error as Error).message };
+  }
+}
+
+/** Reads `maxmemory_policy` from INFO memory (CONFIG GET is often disabled on managed Redis). */
+export function parseMaxmemoryPolicy(info: string): string | null {
+  const match = /^maxmemory_policy:(\S+)/m.exec(info);
+  return match ? match[1]! : null;
+}
+
+/** When a job became ready to run: its creation plus any delay. */
+function readySince(job: Job): number {
+  return job.timestamp + (job.delay ?? 0);
+}
+
+export async function inspectQueue(queue: Queue, now: number): Promise<QueueHealth> {
+  const [counts, paused] = await Promise.all([
+    queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed'),
+    queue.isPaused(),
+  ]);
+  // The wait list is read oldest-first with asc=true; prioritized jobs are ordered by priority,
+  // so a sample of the first ones stands in for them.
+  const [wait, prioritized] = await Promise.all([
+    counts.waiting ? queue.getJobs(['wait'], 0, 0, true) : [],
+    counts.prioritized ? queue.getJobs(['prioritized'], 0, 49, true) : [],
+  ]);
+  const ready = [...wait, ...prioritized].filter(Boolean).map(readySince);
+  return {
+    waiting: counts.waiting ?? 0,
+    prioritized: counts.prioritized ?? 0,
+    paused,
+    active: counts.active ?? 0,
+    delayed: counts.delayed ?? 0,
+    failed: counts.failed ?? 0,
+    oldest_waiting_age_ms: ready.length > 0 ? Math.max(0, now - Math.min(...ready)) : null,
+  };
+}
+
+async function failuresLastHour(db: Kysely<Database>): Promise<NonNullable<HealthReport['failures_last_hour']>> {
+  const rows = await db
+    .selectFrom('autonomous_tasks')
+    .select((eb) => ['task_type', 'status', eb.fn.countAll<string>().as('n')])
+    .where('executed_at', '>=', sql<Date>`now() - interval '1 hour'`)
+    .where('status', 'in', ['completed', 'failed', 'partial_failure'])
+    .groupBy(['task_type', 'status'])
+    .execute();
+  const out = {
+    finished: 0,
+    failed: 0,
+    partial_failure: 0,
+    rate: null as number | null,
+    by_task_type: {} as Record<string, { finished: number; failed: number }>,
+  };
+  for (const r of rows) {
+    const n = Number(r.n);
+    out.by_task_type[r.task_type] ??= { finished: 0, failed: 0 };
+    const t = out.by_task_type[r.task_type]!;
+    t.finished += n;
+    out.finished += n;
+    if (r.status === 'failed') {
+      t.failed += n;
+      out.failed += n;
+    } else if (r.status === 'partial_failure') {
+      out.partial_failure += n;
+    }
+  }
+  out.rate = out.finished > 0 ? Number((out.failed / out.finished).toFixed(4)) : null;
+  return out;
+}
+
+async function stuckRunning(
+  db: Kysely<Database>,
+  thresholdMs: number,
+): Promise<NonNullable<HealthReport['stuck_running']>> {
+  const cutoff = sql<Date>`now() - make_interval(secs => ${thresholdMs / 1000})`;
+  const [count, oldest] = await Promise.all([
+    db
+      .selectFrom('autonomous_tasks')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('status', '=', 'running')
+      .where('executed_at', '<', cutoff)
+      .executeTakeFirstOrThrow(),
+    db
+      .selectFrom('autonomous_tasks')
+      .select(['id', 'queue_name', 'job_id', 'executed_at'])
+      .where('status', '=', 'running')
+      .where('executed_at', '<', cutoff)
+      .orderBy('executed_at')
+      .limit(10)
+      .execute(),
+  ]);
+  return {
+    count: Number(count.n),
+    threshold_minutes: Math.round(thresholdMs / 60_000),
+    oldest: oldest.map((r) => ({ ...r, executed_at: r.executed_at.toISOString() })),
+  };
+}
+
+/**
+ * Checks the fleet: Postgres and Redis reachable, Redis's eviction policy, each queue's depth
+ * and oldest waiting job, the failure rate of the last hour and `running` rows older than the
+ * threshold. Never throws for an unhealthy finding: the report says what is wrong.
+ */
+export async function healthCheck(deps: HealthDeps): Promise<HealthReport> {
+  const now = deps.now?.() ?? Date.now();
+  const timeout = deps.timeoutMs ?? 5_000;
+  const t = deps.thresholds;
+  const problems: string[] = [];
+
+  const [pg, ping, info] = await Promise.all([
+    timed(() => withTimeout(sql`SELECT 1`.execute(deps.db), timeout, 'Postgres')),
+    timed(() => withTimeout(deps.redis.ping(), timeout, 'Redis')),
+    timed(() => withTimeout(deps.redis.info('memory'), timeout, 'Redis INFO')),
+  ]);
+  if (pg.error) problems.push(`postgres: unreachable (${pg.error})`);
+  if (ping.error) problems.push(`redis: unreachable (${ping.error})`);
+  const policy = info.value ? parseMaxmemoryPolicy(info.value) : null;
+  const evictionSafe = policy === 'noeviction';
+  if (!ping.error && !evictionSafe) {
+    problems.push(
+      `redis: maxmemory-policy is ${policy ?? 'unknown'}; set it to noeviction or queued jobs may be evicted`,
+    );
+  }
+
+  const queues: HealthReport['queues'] = {};
+  if (!ping.error) {
+    await Promise.all(
+      Object.entries(deps.queues).map(async ([name, queue]) => {
+        try {
+          const q = await withTimeout(inspectQueue(queue, now), timeout, `queue ${name}`);
+          queues[name] = q;
+          const ready = q.waiting + q.prioritized;
+          if (ready > t.maxQueueDepth)
+            problems.push(`backlog: ${name} has ${ready} waiting jobs (limit ${t.maxQueueDepth})`);
+          if (q.oldest_waiting_age_ms !== null && q.oldest_waiting_age_ms > t.maxWaitAgeMs) {
+            problems.push(
+              `backlog: ${name}'s oldest waiting job is ${Math.round(q.oldest_waiting_age_ms / 1000)} s old (limit ${Math.round(t.maxWaitAgeMs / 1000)} s)`,
+            );
+          }
+        } catch (error) {
+          queues[name] = { error: (error as Error).message };
+          problems.push(`queue ${name}: ${(error as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  let failures: HealthReport['failures_last_hour'] = null;
+  let stuck: HealthReport['stuck_running'] = null;
+  if (!pg.error) {
+    [failures, stuck] = await Promise.all([
+      withTimeout(failuresLastHour(deps.db), timeout, 'failure rate query'),
+      withTimeout(stuckRunning(deps.db, t.stuckRunningMs), timeout, 'stuck rows query'),
+    ]);
+    if (failures.rate !== null && failures.finished >= t.minFailureSample && failures.rate > t.maxFailureRate) {
+      problems.push(
+        `failure_rate: ${(failures.rate * 100).toFixed(1)}% of ${failures.finished} attempts failed in the last hour (limit ${(t.maxFailureRate * 100).toFixed(1)}%)`,
+      );
+    }
+    if (stuck.count > 0) {
+      problems.push(`stuck_running: ${stuck.count} rows running for over ${stuck.threshold_minutes} min`);
+    }
+  }
+
+  return {
+    healthy: problems.length === 0,
+    problems,
+    checked_at: new Date(now).toISOString(),
+    postgres: { ok: !pg.error, latency_ms: pg.ms, ...(pg.error ? { error: pg.error } : {}) },
+    redis: {
+      ok: !ping.error,
+      latency_ms: ping.ms,
+      ...(ping.error ? { error: ping.error } : {}),
+      maxmemory_policy: policy,
+      eviction_safe: evictionSafe,
+    },
+    queues,
+    failures_last_hour: failures,
+    stuck_running: stuck,
+  };
+}
