@@ -44,7 +44,8 @@ export default defineAgent({
           language: payload.language,
           signal: ctx.signal,
           progress: (value) => ctx.progress(value),
-          finalAttempt: ctx.attempt >= (ctx.job.opts.attempts ?? 1),
+          // As the runtime counts: failures only (deferrals and stalls do not spend an attempt).
+          finalAttempt: ctx.job.attemptsMade + 1 >= (ctx.job.opts.attempts ?? 1),
         },
       );
     },

@@ -119,7 +119,7 @@ export async function startTranscriptionStub(reply: StubReply = verboseReply) {
     requests,
     started,
     /** Takes over new requests (e.g. to read slowly and never answer). */
-    holdRequests(fn: (req: IncomingMessage, res: ServerResponse) => void) {
+    holdRequests(fn: ((req: IncomingMessage, res: ServerResponse) => void) | undefined) {
       hold = fn;
     },
     async close() {
