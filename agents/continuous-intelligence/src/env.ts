@@ -1,0 +1,47 @@
+/** The agent's own environment variables (the runtime's are added by @fleet/runtime). */
+import { booleanFlag, nonNegativeNumber, positiveInt } from '@fleet/config';
+import { z } from 'zod';
+import { type PricingTable, parsePricingOverride } from './pricing.ts';
+
+export const envShape = {
+  // --- LLM provider (Anthropic Messages API) ---
+  /** Unset or empty: the offline heuristic extractor is used, at no cost. */
+  ANTHROPIC_API_KEY: z.string().optional(),
+  /** A gateway or proxy speaking the Messages API. */
+  ANTHROPIC_BASE_URL: z.url({ error: 'must be an http(s) URL' }).default('https://api.anthropic.com'),
+  /** auto: Anthropic when a key is set, else heuristic. */
+  INTELLIGENCE_PROVIDER: z
+    .enum(['auto', 'anthropic', 'heuristic'], { error: 'must be auto, anthropic or heuristic' })
+    .default('auto'),
+  INTELLIGENCE_MODEL: z.string().min(1, 'must name a model').default('claude-haiku-4-5'),
+  INTELLIGENCE_MAX_OUTPUT_TOKENS: positiveInt.default(1024),
+  /** Schema-constrained output; turn off for models without structured-output support. */
+  INTELLIGENCE_STRUCTURED_OUTPUT: booleanFlag.default(true),
+  INTELLIGENCE_REQUEST_TIMEOUT_MS: positiveInt.default(60_000),
+  /** Retries of one call on 429/529/5xx/connection errors, with exponential backoff. */
+  INTELLIGENCE_MAX_RETRIES: z.coerce.number({ error: 'must be a number' }).int().min(0).max(10).default(4),
+  INTELLIGENCE_RETRY_BASE_MS: positiveInt.default(1_000),
+  INTELLIGENCE_RETRY_MAX_MS: positiveInt.default(30_000),
+  /** JSON {"model": {"input": 1, "output": 5, "cache_read": 0.1}} in USD per million tokens. */
+  INTELLIGENCE_MODEL_PRICING: z
+    .string()
+    .optional()
+    .transform((v, ctx): PricingTable => {
+      if (v === undefined || v.trim() === '') return {};
+      try {
+        return parsePricingOverride(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^INTELLIGENCE_MODEL_PRICING /, '') });
+        return z.NEVER;
+      }
+    }),
+  // --- Budget and bookkeeping ---
+  /** Monthly LLM budget of a workspace whose settings.monthly_ai_budget_usd is unset. */
+  INTELLIGENCE_MONTHLY_BUDGET_USD: nonNegativeNumber.default(25),
+  /** Failed extractions after which an email is left alone. */
+  INTELLIGENCE_EMAIL_MAX_ATTEMPTS: positiveInt.default(5),
+  /** How long a run reserves the emails it claimed (a crashed run's emails return after it). */
+  INTELLIGENCE_LEASE_MS: positiveInt.default(10 * 60_000),
+};
+
+export type AgentEnv = z.output<z.ZodObject<typeof envShape>>;
