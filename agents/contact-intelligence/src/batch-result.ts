@@ -4,10 +4,10 @@
  */
 
 /** One contact that could not be processed, and why. */
-export interface ItemFailure {
+export type ItemFailure = {
   contact_id: string;
   reason: string;
-}
+};
 
 /** At most this many failures are listed in output_data; `failed_count` always has the total. */
 export const MAX_LISTED_FAILURES = 1_000;

@@ -7,14 +7,8 @@ import type { Database, JsonObject } from '@fleet/db';
 import { PermanentError } from '@fleet/runtime';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
-import {
-  type BatchStatus,
-  batchStatus,
-  chunks,
-  failureFields,
-  failureSummary,
-  type ItemFailure,
-} from './batch-result.ts';
+import { type BatchStatus, batchStatus, failureFields, failureSummary, type ItemFailure } from './batch-result.ts';
+import { forEachContactChunk } from './contact-chunks.ts';
 import { type LeadTier, type ScoreResult, scoreContact } from './score-contact.ts';
 import { type LeadScoringConfig, resolveScoringConfig, ScoringConfigError } from './scoring-config.ts';
 import { loadSignals } from './scoring-signals.ts';
@@ -92,20 +86,7 @@ export async function runLeadScoring(
     await options.onProgress?.(attempted);
   };
 
-  if (input.contactIds) {
-    for (const ids of chunks([...new Set(input.contactIds)], chunkSize)) await handleChunk(ids);
-  } else {
-    // Keyset pagination over ids: stable while other writers add contacts, no OFFSET scans.
-    let after: string | null = null;
-    for (;;) {
-      let q = db.selectFrom('contacts').select('id').where('workspace_id', '=', workspace.id);
-      if (after !== null) q = q.where('id', '>', after);
-      const page = await q.orderBy('id').limit(chunkSize).execute();
-      if (page.length === 0) break;
-      await handleChunk(page.map((r) => r.id));
-      after = page[page.length - 1]!.id;
-    }
-  }
+  await forEachContactChunk(db, workspace.id, input.contactIds, chunkSize, handleChunk);
 
   const status = batchStatus(attempted, failures.length);
   log.info(

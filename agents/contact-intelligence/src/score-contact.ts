@@ -92,7 +92,8 @@ function rawFactors(s: ContactSignals, c: LeadScoringConfig, asOf: Date): Raw {
     s.lastInteractionAt === null ? null : Math.max(0, (asOf.getTime() - s.lastInteractionAt.getTime()) / DAY_MS);
 
   const intentValues = s.intents.map((i) => c.intent.values[i.toLowerCase()] ?? c.intent.unknownValue);
-  const bestIntent = intentValues.length === 0 ? null : s.intents[intentValues.indexOf(Math.max(...intentValues))];
+  const bestIntent =
+    intentValues.length === 0 ? null : (s.intents[intentValues.indexOf(Math.max(...intentValues))] ?? null);
 
   const level = seniorityOf(s.jobTitle);
   const present = [s.profile.firstName, s.profile.lastName, s.profile.company, s.jobTitle, s.profile.phone].map(

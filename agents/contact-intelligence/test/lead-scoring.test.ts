@@ -33,7 +33,7 @@ async function contactRow(id: string) {
  */
 describe('lead_scoring_batch scores', () => {
   let ws: string;
-  const ids: Record<string, string> = {};
+  const ids = {} as Record<'empty' | 'fresh' | 'max' | 'mid', string>;
 
   beforeAll(async () => {
     ws = await createWorkspace(t.db);
