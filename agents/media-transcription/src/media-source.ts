@@ -111,6 +111,11 @@ export async function downloadMedia(
   } catch (err) {
     throw downloadError(err, source, limits, signal, timeout);
   }
+  const finalHost = URL.canParse(res.url) ? new URL(res.url).hostname.toLowerCase() : url.hostname;
+  if (limits.allowedHosts && !limits.allowedHosts.includes(finalHost)) {
+    await res.body?.cancel().catch(() => {});
+    throw new PermanentError(`source ${redactUrl(url)} redirected to host ${finalHost}, not in MEDIA_ALLOWED_HOSTS`);
+  }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     const message = `download of ${redactUrl(url)} failed: HTTP ${res.status}`;

@@ -149,9 +149,19 @@ export const verboseReply: StubReply = (req) => {
 };
 
 /** A static file server on 127.0.0.1 for http(s) sources. */
-export async function startFileServer(files: Record<string, Buffer>, opts: { omitLength?: boolean } = {}) {
+export async function startFileServer(
+  files: Record<string, Buffer>,
+  opts: { omitLength?: boolean; host?: string; redirects?: Record<string, string> } = {},
+) {
+  const host = opts.host ?? '127.0.0.1';
   const server = createServer((req, res) => {
-    const file = files[new URL(req.url ?? '/', 'http://x').pathname];
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const location = opts.redirects?.[path];
+    if (location) {
+      res.writeHead(302, { location }).end();
+      return;
+    }
+    const file = files[path];
     if (!file) {
       res.writeHead(404).end('not found');
       return;
@@ -166,11 +176,11 @@ export async function startFileServer(files: Record<string, Buffer>, opts: { omi
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length) });
     res.end(file);
   });
-  server.listen(0, '127.0.0.1');
+  server.listen(0, host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
-    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    url: (path: string) => `http://${host}:${port}${path}`,
     async close() {
       server.closeAllConnections();
       server.close();

@@ -281,6 +281,21 @@ describe('transcribeMedia', () => {
       expect((await failure(elsewhere, { allowedHosts: ['media.example.com'] })).message).toBe(
         'source host 127.0.0.1 is not in MEDIA_ALLOWED_HOSTS',
       );
+      // A redirect may not lead around the allow-list.
+      const other = await startFileServer({ '/a.wav': wav }, { host: '127.0.0.2' });
+      const redirecting = await startFileServer({}, { redirects: { '/r.wav': other.url('/a.wav') } });
+      try {
+        const hop = await mediaFile(redirecting.url('/r.wav'));
+        expect((await failure(hop, { allowedHosts: ['127.0.0.1'] })).message).toMatch(
+          /^source http:\/\/127\.0\.0\.1:\d+\/r\.wav redirected to host 127\.0\.0\.2, not in MEDIA_ALLOWED_HOSTS$/,
+        );
+        const allowed = await mediaFile(redirecting.url('/r.wav'));
+        const result = await run(allowed, { allowedHosts: ['127.0.0.1', '127.0.0.2'] }).promise;
+        expect(result.output.duration_seconds).toBe(4);
+      } finally {
+        await other.close();
+        await redirecting.close();
+      }
       expect(await readdir(scratch)).toEqual([]);
     } finally {
       await files.close();
