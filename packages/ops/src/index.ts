@@ -16,6 +16,14 @@ export { type EnqueueJobRequest, type EnqueueJobResult, enqueueJob } from './enq
 export { type FieldProblem, isOpsError, OpsError, type OpsErrorKind } from './errors.ts';
 export { type QueueCounts, queueCounts } from './queue-counts.ts';
 export { type RetryOptions, type RetryResult, retryTask } from './retry.ts';
+export {
+  type DashboardStats,
+  dashboardStats,
+  parseStatsFilters,
+  type StatsFilters,
+  type StatsFiltersInput,
+  statsFiltersSchema,
+} from './stats.ts';
 export { type SummaryInput, summary, type TaskTypeSummary } from './summary.ts';
 export { parseTaskFilters, type TaskFilters, type TaskFiltersInput, taskFiltersSchema } from './task-filters.ts';
 export { type GetTaskOptions, getTask, type JobInfo, listTasks, type TaskDetail, type TaskPage } from './tasks.ts';

@@ -49,7 +49,8 @@ export function parseTaskFilters(raw: unknown): TaskFilters {
     const fields = result.error.issues.flatMap((issue) =>
       issue.code === 'unrecognized_keys'
         ? issue.keys.map((k) => ({ field: k, message: 'is not a known filter' }))
-        : [{ field: issue.path.map(String).join('.') || '(filters)', message: issue.message }],
+        : // Filters are flat: a bad item of a list is reported on the list's name.
+          [{ field: issue.path.length ? String(issue.path[0]) : '(filters)', message: issue.message }],
     );
     throw invalidInput(`invalid task filters: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
   }
