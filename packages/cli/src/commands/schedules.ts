@@ -1,0 +1,83 @@
+import { Queue } from 'bullmq';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.ts';
+import { explainConnectionError } from '../errors.ts';
+import { formatTable } from '../output/table.ts';
+import { formatTime } from '../output/values.ts';
+
+/** The scheduler agent's internal queue: one BullMQ job scheduler per schedule, ticking here. */
+export const SCHEDULE_TICKS_QUEUE = 'fleet_schedule_ticks';
+
+export interface ScheduleRow {
+  id: string;
+  /** Cron pattern, or null for a fixed interval. */
+  pattern: string | null;
+  everyMs: number | null;
+  tz: string | null;
+  next: string | null;
+  iterations: number | null;
+  /** What each tick carries (the scheduler turns it into a catalog job). */
+  data: unknown;
+}
+
+export async function listSchedules(ctx: CliContext): Promise<ScheduleRow[]> {
+  const { QUEUE_PREFIX, REDIS_URL } = ctx.env();
+  const queue = new Queue(SCHEDULE_TICKS_QUEUE, { connection: ctx.redis(), prefix: QUEUE_PREFIX });
+  queue.on('error', () => {});
+  try {
+    const schedulers = await queue.getJobSchedulers(0, -1, true);
+    return schedulers.map((s) => ({
+      id: s.id ?? s.key,
+      pattern: s.pattern ?? null,
+      everyMs: s.every ?? null,
+      tz: s.tz ?? null,
+      next: s.next ? new Date(s.next).toISOString() : null,
+      iterations: s.iterationCount ?? null,
+      data: s.template?.data ?? null,
+    }));
+  } catch (error) {
+    throw explainConnectionError(error, 'Redis', REDIS_URL);
+  } finally {
+    await queue.close().catch(() => {});
+  }
+}
+
+/** What a tick runs: the scheduler's ticks name their schedule; anything else is shown as JSON. */
+function target(data: unknown): string {
+  if (!data || typeof data !== 'object') return '';
+  const d = data as Record<string, unknown>;
+  return typeof d.schedule === 'string' ? d.schedule : JSON.stringify(data);
+}
+
+export function registerSchedules(program: Command, ctx: () => CliContext): void {
+  program
+    .command('schedules')
+    .description(`List recurring schedules (BullMQ job schedulers on the scheduler's ${SCHEDULE_TICKS_QUEUE} queue).`)
+    .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      '\nSchedules are created by the scheduler agent at start; an empty list means it has not run yet.',
+    )
+    .action(async (opts: { json?: boolean }) => {
+      const c = ctx();
+      const rows = await listSchedules(c);
+      if (opts.json) {
+        c.io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        c.io.stdout('No schedules. The scheduler agent registers them when it starts (fleet up scheduler).\n');
+        return;
+      }
+      c.io.stdout(
+        `${formatTable(rows, [
+          { header: 'ID', value: (r) => r.id },
+          { header: 'WHEN', value: (r) => r.pattern ?? (r.everyMs ? `every ${r.everyMs / 1000}s` : null) },
+          { header: 'TZ', value: (r) => r.tz },
+          { header: 'NEXT', value: (r) => formatTime(r.next) },
+          { header: 'RUNS', value: (r) => r.iterations, align: 'right' },
+          { header: 'SCHEDULE', value: (r) => target(r.data), maxWidth: 60 },
+        ])}\n`,
+      );
+    });
+}

@@ -1,0 +1,68 @@
+import { createDb, type Database } from '@fleet/db';
+import { createProducer, createRedis, type Producer } from '@fleet/queues';
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import { type CliEnv, parseCliEnv } from './cli-env.ts';
+
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Reads all of standard input (for `--data @-`). */
+  readStdin(): Promise<string>;
+  /** True when stdout is a terminal (colours, pretty logs). */
+  isTTY: boolean;
+}
+
+/**
+ * What a command needs, opened on first use and closed once when the command ends, so
+ * `fleet enqueue` never connects to anything before its payload is known to be valid.
+ */
+export interface CliContext {
+  io: CliIO;
+  /** The raw environment (process mode passes it on to the agents). */
+  rawEnv: NodeJS.ProcessEnv;
+  env(): CliEnv;
+  db(): Kysely<Database>;
+  redis(): Redis;
+  producer(options?: { audit?: boolean }): Producer;
+  close(): Promise<void>;
+}
+
+export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext {
+  let env: CliEnv | undefined;
+  let db: Kysely<Database> | undefined;
+  let redis: Redis | undefined;
+  const producers: Producer[] = [];
+  const ctx: CliContext = {
+    io,
+    rawEnv,
+    env: () => {
+      env ??= parseCliEnv(rawEnv);
+      return env;
+    },
+    db: () => {
+      db ??= createDb(ctx.env().DATABASE_URL, { max: 2, applicationName: 'fleet-cli', connectionTimeoutMillis: 5_000 });
+      return db;
+    },
+    redis: () => {
+      redis ??= createRedis(ctx.env().REDIS_URL, 'producer');
+      return redis;
+    },
+    producer: (options = {}) => {
+      const { REDIS_URL, QUEUE_PREFIX } = ctx.env();
+      const producer = createProducer({
+        redisUrl: REDIS_URL,
+        prefix: QUEUE_PREFIX,
+        ...(options.audit === false ? {} : { db: ctx.db() }),
+      });
+      producers.push(producer);
+      return producer;
+    },
+    async close() {
+      await Promise.allSettled(producers.map((p) => p.close()));
+      redis?.disconnect();
+      await db?.destroy().catch(() => {});
+    },
+  };
+  return ctx;
+}
