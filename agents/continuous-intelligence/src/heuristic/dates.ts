@@ -7,6 +7,8 @@ import { localDay, offsetMinutes } from './text.ts';
 const NOISE = /^(now|right now|may|march|sun|mon|sat)$/i;
 /** Durations ("a 30 minute call", "2 hours") are not dates. */
 const DURATION = /\b(minute|min|hour|hr|second|sec)s?\b/i;
+/** "next week", "last month": spans, not dates. */
+const SPAN = /^(next|last|this|previous|the following|coming) (week|weekend|month|year|quarter)$/i;
 /** "this morning", "tonight": the sent day itself, never the next one. */
 const SAME_DAY = /^(this (morning|afternoon|evening)|tonight)$/i;
 
@@ -22,7 +24,7 @@ export function extractDates(text: string, sentAt: Date, timeZone: string): Ment
   const out: MentionedDate[] = [];
   for (const r of results) {
     const words = r.text.trim();
-    if (NOISE.test(words) || DURATION.test(words)) continue;
+    if (NOISE.test(words) || DURATION.test(words) || SPAN.test(words)) continue;
     const s = r.start;
     const tags = r.tags();
     // "this week", "next month": a span, not a date.
