@@ -5,6 +5,8 @@ import type { Database, MailAccount } from '@fleet/db';
 import type { Kysely } from 'kysely';
 import { encryptToken } from './token-crypto.ts';
 
+export { parseEncryptionKey } from './token-crypto.ts';
+
 export interface NewMailAccount {
   workspaceId: string;
   emailAddress: string;

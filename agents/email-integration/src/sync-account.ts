@@ -204,5 +204,16 @@ export async function syncAccount(
       throw new PermanentError(`mail account ${account.id}: ${error.message}`, { cause: error });
     throw error;
   }
+  log.info(
+    {
+      accountId: account.id,
+      emailsSynced: result.emails_synced,
+      newContacts: result.new_contacts,
+      pages: result.pages,
+      fullSync: result.full_sync,
+      failed: result.failed_count,
+    },
+    'mail account synced',
+  );
   return result;
 }

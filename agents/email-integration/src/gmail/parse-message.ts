@@ -101,6 +101,8 @@ function collectTextParts(root: GmailMessagePart): { plain: GmailMessagePart[]; 
 export function htmlToPlainText(html: string): string {
   return htmlToText(html, {
     wordwrap: false,
+    // Newsletters can carry megabytes of markup; the text that matters is near the top.
+    limits: { maxInputLength: 1_000_000 },
     selectors: [
       { selector: 'a', options: { ignoreHref: true } },
       { selector: 'img', format: 'skip' },
