@@ -1,0 +1,130 @@
+import { createRedis } from '@fleet/queues';
+import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cleanup, deleteOldTaskRows } from '../src/cleanup.ts';
+import { insertTaskRow } from './helpers.ts';
+
+let t: TestDatabase;
+let r: TestRedis;
+let connection: Redis;
+let queue: Queue;
+const DAY = 86_400_000;
+
+beforeAll(async () => {
+  t = await createTestDatabase('sched_cleanup');
+  r = createTestRedis('sched-cleanup');
+  connection = createRedis(r.url, 'worker');
+  queue = new Queue('media_transcription_queue', { connection, prefix: r.prefix });
+});
+
+beforeEach(async () => {
+  await t.db.deleteFrom('autonomous_tasks').execute();
+});
+
+afterAll(async () => {
+  await queue.close();
+  connection.disconnect();
+  await r.cleanup();
+  await t.drop();
+});
+
+async function seedRows() {
+  const old: string[] = [];
+  const kept: string[] = [];
+  const statuses = ['completed', 'failed', 'partial_failure', 'cancelled', 'running'] as const;
+  for (let i = 0; i < 10; i++) old.push(await insertTaskRow(t.db, { status: statuses[i % 5]!, ageMs: (91 + i) * DAY }));
+  for (let i = 0; i < 4; i++) kept.push(await insertTaskRow(t.db, { status: 'completed', ageMs: 89 * DAY }));
+  kept.push(await insertTaskRow(t.db, { status: 'failed', ageMs: 60_000 }));
+  return { old, kept };
+}
+
+const remainingIds = async () =>
+  (await t.db.selectFrom('autonomous_tasks').select('id').execute()).map((row) => row.id).sort();
+
+describe('data cleanup', () => {
+  it('deletes exactly the rows older than the retention, in batches, reporting progress', async () => {
+    const { kept } = await seedRows();
+    const progress: unknown[] = [];
+    const report = await cleanup({
+      db: t.db,
+      queues: {},
+      retentionDays: 90,
+      batchSize: 3,
+      completedJobAgeMs: DAY,
+      failedJobAgeMs: DAY,
+      progress: (p) => {
+        progress.push(p);
+      },
+    });
+    expect(report).toMatchObject({ retention_days: 90, audit_rows_deleted: 10, batches: 4, jobs_removed_total: 0 });
+    expect(await remainingIds()).toEqual([...kept].sort());
+    expect(progress).toEqual([
+      { phase: 'audit_rows', audit_rows_deleted: 3, batches: 1 },
+      { phase: 'audit_rows', audit_rows_deleted: 6, batches: 2 },
+      { phase: 'audit_rows', audit_rows_deleted: 9, batches: 3 },
+      { phase: 'audit_rows', audit_rows_deleted: 10, batches: 4 },
+    ]);
+  });
+
+  it('stops between batches when aborted, keeping what it had deleted', async () => {
+    await seedRows();
+    const controller = new AbortController();
+    const run = deleteOldTaskRows(
+      t.db,
+      new Date(Date.now() - 90 * DAY),
+      4,
+      () => controller.abort(),
+      controller.signal,
+    );
+    await expect(run).rejects.toThrow(/abort/i);
+    expect(await remainingIds()).toHaveLength(15 - 4);
+  });
+
+  it('trims completed and failed jobs older than their grace from every queue given', async () => {
+    await queue.obliterate({ force: true });
+    const workerConnection = createRedis(r.url, 'worker');
+    const worker = new Worker(
+      'media_transcription_queue',
+      async (job) => {
+        if (job.data.fail) throw new Error('boom');
+      },
+      { connection: workerConnection, prefix: r.prefix },
+    );
+    try {
+      for (let i = 0; i < 5; i++) await queue.add('media_transcription', { fail: false });
+      for (let i = 0; i < 2; i++) await queue.add('media_transcription', { fail: true }, { attempts: 1 });
+      await waitFor(async () => {
+        const c = await queue.getJobCounts('completed', 'failed');
+        return c.completed === 5 && c.failed === 2;
+      });
+    } finally {
+      await worker.close();
+      workerConnection.disconnect();
+    }
+
+    // A long grace keeps recent jobs.
+    const kept = await cleanup({
+      db: t.db,
+      queues: { media_transcription_queue: queue },
+      retentionDays: 90,
+      batchSize: 100,
+      completedJobAgeMs: DAY,
+      failedJobAgeMs: DAY,
+    });
+    expect(kept.jobs_removed).toEqual({ media_transcription_queue: { completed: 0, failed: 0 } });
+
+    const trimmed = await cleanup({
+      db: t.db,
+      queues: { media_transcription_queue: queue },
+      retentionDays: 90,
+      batchSize: 100,
+      completedJobAgeMs: 0,
+      failedJobAgeMs: 0,
+    });
+    expect(trimmed.jobs_removed).toEqual({ media_transcription_queue: { completed: 5, failed: 2 } });
+    expect(trimmed.jobs_removed_total).toBe(7);
+    expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 0, failed: 0 });
+  });
+});
