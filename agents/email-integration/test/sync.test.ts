@@ -1,5 +1,5 @@
 import { RetryLaterError } from '@fleet/runtime';
-import { createTestDatabase, type TestDatabase } from '@fleet/testing';
+import { createTestDatabase, type TestDatabase, waitFor } from '@fleet/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { message } from './fixtures.ts';
 import { ACCOUNT, createMailbox, deliverStandardMailbox, type Mailbox } from './helpers.ts';
@@ -260,6 +260,21 @@ describe('rate limits', () => {
     const result = await m.sync();
     expect(result.emails_synced).toBe(5);
     expect(m.stub.requests.filter((r) => r.status === 403)).toHaveLength(2);
+  });
+
+  it('stops waiting at once when the job is cancelled', async () => {
+    const m = await mailbox();
+    deliverStandardMailbox(m.stub);
+    m.stub.inject('/gmail/v1/users/me/messages', { status: 429, headers: { 'retry-after': '4' } });
+    const controller = new AbortController();
+    const started = Date.now();
+    const run = m.sync({}, controller.signal).catch((e: unknown) => e);
+    await waitFor(() => m.stub.requests.some((r) => r.status === 429), { what: 'the 429' });
+    controller.abort(new Error('cancelled by operator'));
+    const error = (await run) as Error;
+    expect(error.message).toBe('cancelled by operator');
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(m.stub.count('/gmail/v1/users/me/messages')).toBe(1);
   });
 
   it('hands a long Retry-After to the runtime as RetryLaterError, keeping the old cursor', async () => {

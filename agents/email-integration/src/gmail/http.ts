@@ -105,7 +105,7 @@ export async function requestWithRetry(
       const response = await fetch(url, { ...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       result = { status: response.status, headers: response.headers, text: await response.text() };
     } catch (error) {
-      if (signal?.aborted) throw error;
+      if (signal?.aborted) throw signal.reason;
       const cause = error instanceof Error ? error : new Error(String(error));
       const detail = timeout.aborted ? `timed out after ${policy.requestTimeoutMs} ms` : cause.message;
       throw new Error(`${what}: request failed: ${detail}`, { cause });
@@ -126,6 +126,11 @@ export async function requestWithRetry(
       }
       throw new GoogleApiError(`${what}: Google answered ${label} ${attempt} times`, result.status, reason);
     }
-    await sleep(delay, undefined, signal ? { signal } : undefined);
+    try {
+      await sleep(delay, undefined, signal ? { signal } : undefined);
+    } catch (error) {
+      // Surface the job's own abort reason (cancel vs shutdown), not a generic AbortError.
+      throw signal?.aborted ? signal.reason : error;
+    }
   }
 }
