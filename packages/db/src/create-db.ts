@@ -55,5 +55,10 @@ export function createDb(url: string, options: CreateDbOptions = {}): Kysely<Dat
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout simply opens a new connection.
   pool.on('error', () => {});
+  // A connection cut while checked out (server restart, pg_terminate_backend) also emits 'error'
+  // on the client itself, where nobody listens; the query in flight already gets the error.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,0 +1,83 @@
+import { createProducer, type Producer } from '@fleet/queues';
+import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
+import { Queue, QueueEvents } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnWorker } from './fixtures/spawn-worker.ts';
+import { agentEnv, seedWorkspace } from './helpers.ts';
+
+let t: TestDatabase;
+let r: TestRedis;
+let producer: Producer;
+let queue: Queue;
+let events: QueueEvents;
+let workspaceId: string;
+const stalled: string[] = [];
+
+beforeAll(async () => {
+  t = await createTestDatabase('rt_sigterm');
+  r = createTestRedis('rt-sigterm');
+  workspaceId = await seedWorkspace(t.db);
+  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  queue = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
+  events = new QueueEvents('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
+  events.on('stalled', ({ jobId }) => stalled.push(jobId));
+  await events.waitUntilReady();
+});
+
+afterAll(async () => {
+  await events?.close();
+  await producer?.close();
+  await queue?.close();
+  await r.cleanup();
+  await t.drop();
+});
+
+describe('SIGTERM', () => {
+  it('lets active jobs finish, exits 0, and leaves nothing stalled', { timeout: 60_000 }, async () => {
+    const worker = spawnWorker(
+      agentEnv(t.url, r.url, r.prefix, {
+        JOB_SLEEP_MS: '800',
+        TEST_CONCURRENCY: '5',
+        LOCK_DURATION_MS: '2000',
+        STALLED_INTERVAL_MS: '1000',
+        SHUTDOWN_GRACE_MS: '20000',
+      }),
+    );
+    await worker.ready;
+    const jobs = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        producer.enqueue('maintenance_queue', 'system_health_check', { workspace_id: workspaceId }),
+      ),
+    );
+    await waitFor(async () => (await queue.getActiveCount()) === 5 || undefined, { what: '5 active jobs' });
+    const active = (await queue.getActive()).map((j) => j.id!);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+
+    // The jobs that were running when the signal came finished and were recorded.
+    const rows = await t.db
+      .selectFrom('autonomous_tasks')
+      .select(['job_id', 'status', 'attempt'])
+      .where('job_id', 'in', active)
+      .execute();
+    expect(rows.map((x) => [x.status, x.attempt])).toEqual(active.map(() => ['completed', 1]));
+    for (const id of active) expect(await queue.getJobState(id)).toBe('completed');
+    // The rest are still waiting, untouched, with their pending rows.
+    const waiting = jobs.map((j) => j.jobId).filter((id) => !active.includes(id));
+    for (const id of waiting) expect(await queue.getJobState(id)).toBe('waiting');
+    const pending = await t.db.selectFrom('autonomous_tasks').select('status').where('job_id', 'in', waiting).execute();
+    expect(pending.map((x) => x.status)).toEqual(waiting.map(() => 'pending'));
+    expect(worker.lines.some((l) => l.msg === 'stopped' && l.drained === true)).toBe(true);
+
+    // A new worker takes the rest; no job was ever reported stalled.
+    const next = spawnWorker(agentEnv(t.url, r.url, r.prefix, { JOB_SLEEP_MS: '10' }));
+    await next.ready;
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed === 12 || undefined, {
+      timeoutMs: 20_000,
+      what: 'all 12 jobs completed',
+    });
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+    expect(stalled).toEqual([]);
+  });
+});
