@@ -2,8 +2,9 @@ import { openAsBlob } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PermanentError } from '@fleet/runtime';
 import type { MediaProbe } from './probe.ts';
+import { quietCut, sampleReader } from './quiet-cut.ts';
 import type { TranscriptionResult, TranscriptSegment } from './transcription-provider.ts';
-import { isSplittableWav, readWavLayout, WavFormatError, wavHeader } from './wav.ts';
+import { isSplittableWav, readWavLayout, WavFormatError, type WavLayout, wavHeader } from './wav.ts';
 
 /** One upload to the provider: the whole file, or a piece of a WAV file with its own header. */
 export interface UploadPart {
@@ -22,9 +23,9 @@ const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 
 /**
  * Splits media into uploads the provider accepts. Files within `maxUploadBytes` go whole; larger
- * WAV files are cut on frame boundaries into equal parts (no tiny tail, which Whisper tends to
- * fill with invented text), each with a valid header; larger compressed files are refused, since
- * cutting them needs a decoder.
+ * WAV files are cut on frame boundaries into near-equal parts (no tiny tail, which Whisper tends
+ * to fill with invented text), at pauses where there are some, each with a valid header; larger
+ * compressed files are refused, since cutting them needs a decoder.
  */
 export async function planUploads(
   path: string,
@@ -78,13 +79,12 @@ export async function planUploads(
       `TRANSCRIPTION_MAX_UPLOAD_BYTES (${maxUploadBytes}) is too small to hold one second of this WAV file`,
     );
   }
-  const partCount = Math.ceil(layout.frames / maxFrames);
-  const framesPerPart = Math.ceil(layout.frames / partCount);
+  const cuts = await planCuts(path, layout, maxFrames);
   const whole = await openAsBlob(path);
   const parts: UploadPart[] = [];
-  for (let i = 0; i < partCount; i++) {
-    const firstFrame = i * framesPerPart;
-    const frames = Math.min(framesPerPart, layout.frames - firstFrame);
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const firstFrame = cuts[i]!;
+    const frames = cuts[i + 1]! - firstFrame;
     const dataBytes = frames * layout.blockAlign;
     const from = layout.dataOffset + firstFrame * layout.blockAlign;
     const pieces: Array<Blob | Uint8Array> = [
@@ -103,6 +103,37 @@ export async function planUploads(
     });
   }
   return parts;
+}
+
+/**
+ * Frame numbers where parts start, plus the end: an even split into parts of at most `maxFrames`,
+ * each cut moved to a pause within a couple of seconds when the encoding can be searched. The even
+ * split leaves room for that move (2 × radius), so no part outgrows the limit.
+ */
+async function planCuts(path: string, layout: WavLayout, maxFrames: number): Promise<number[]> {
+  const read = sampleReader(layout);
+  const radiusFrames = read ? Math.min(Math.round(2.5 * layout.sampleRate), Math.floor(maxFrames * 0.05)) : 0;
+  const partCount = Math.ceil(layout.frames / (maxFrames - 2 * radiusFrames));
+  const framesPerPart = Math.ceil(layout.frames / partCount);
+  const cuts = [0];
+  const file = read && partCount > 1 ? await open(path, 'r') : undefined;
+  try {
+    for (let i = 1; i < partCount; i++) {
+      const target = i * framesPerPart;
+      cuts.push(
+        file && read
+          ? await quietCut(file, layout, read, target, {
+              radiusFrames,
+              windowFrames: Math.max(1, Math.round(layout.sampleRate / 50)),
+            })
+          : target,
+      );
+    }
+  } finally {
+    await file?.close();
+  }
+  cuts.push(layout.frames);
+  return cuts;
 }
 
 /** What a transcript is stored as. */

@@ -84,10 +84,36 @@ describe('planUploads', () => {
     expect(Buffer.concat(data).equals(bytes.subarray(44))).toBe(true);
   });
 
+  it('moves each cut to a pause near the even split, keeping every part within the limit', async () => {
+    // Even split: 4 parts of 2.5 s. Pauses at 2.40-2.45 s and 7.55-7.60 s; none near 5 s.
+    const bytes = makeWav({
+      seconds: 10,
+      silences: [
+        [2.4, 2.45],
+        [7.55, 7.6],
+      ],
+    });
+    const path = await put('pauses.wav', bytes);
+    const parts = await planUploads(path, bytes.length, await probeMedia(path), 50_000);
+    const starts = parts.map((p) => p.startSeconds);
+    expect(starts).toHaveLength(4);
+    expect(starts[1]).toBeGreaterThanOrEqual(2.4);
+    expect(starts[1]).toBeLessThan(2.45);
+    expect(starts[2]).toBe(5); // nothing quieter there: the even cut stays
+    expect(starts[3]).toBeGreaterThanOrEqual(7.55);
+    expect(starts[3]).toBeLessThan(7.6);
+    let frames = 0;
+    for (const part of parts) {
+      expect(part.audio.size).toBeLessThanOrEqual(50_000);
+      frames += Buffer.from(await part.audio.arrayBuffer()).readUInt32LE(40) / 2;
+    }
+    expect(frames).toBe(80_000);
+  });
+
   it('pads odd-sized pieces of 8-bit audio so each stays a valid RIFF file', async () => {
     const bytes = makeWav({ seconds: 3, sampleRate: 8001, bits: 8 }); // 24,003 one-byte frames
     const path = await put('odd.wav', bytes);
-    const parts = await planUploads(path, bytes.length, await probeMedia(path), 8_046);
+    const parts = await planUploads(path, bytes.length, await probeMedia(path), 8_935);
     expect(parts.length).toBe(3);
     let frames = 0;
     for (const part of parts) {

@@ -9,8 +9,15 @@ import {
 import type { AddressInfo } from 'node:net';
 import { parseBuffer } from 'music-metadata';
 
-/** A PCM WAV file of a tone, `seconds` long; 16-bit unless told otherwise. */
-export function makeWav(opts: { seconds: number; sampleRate?: number; channels?: number; bits?: 8 | 16 }): Buffer {
+/** A PCM WAV file of a 440 Hz tone, `seconds` long; 16-bit unless told otherwise. */
+export function makeWav(opts: {
+  seconds: number;
+  sampleRate?: number;
+  channels?: number;
+  bits?: 8 | 16;
+  /** [from, to) seconds of digital silence inside the tone (pauses). */
+  silences?: [number, number][];
+}): Buffer {
   const sampleRate = opts.sampleRate ?? 8000;
   const channels = opts.channels ?? 1;
   const bits = opts.bits ?? 16;
@@ -18,7 +25,9 @@ export function makeWav(opts: { seconds: number; sampleRate?: number; channels?:
   const frames = Math.round(opts.seconds * sampleRate);
   const data = Buffer.alloc(frames * channels * bytesPerSample);
   for (let f = 0; f < frames; f++) {
-    const v = Math.sin((2 * Math.PI * 440 * f) / sampleRate);
+    const t = f / sampleRate;
+    const silent = opts.silences?.some(([from, to]) => t >= from && t < to) ?? false;
+    const v = silent ? 0 : Math.sin((2 * Math.PI * 440 * f) / sampleRate);
     for (let c = 0; c < channels; c++) {
       const at = (f * channels + c) * bytesPerSample;
       if (bits === 16) data.writeInt16LE(Math.round(v * 12000), at);
