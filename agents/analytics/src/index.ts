@@ -1,0 +1,36 @@
+import { defineAgent } from '@fleet/runtime';
+import { runDailyRollup } from './daily-rollup.ts';
+import { runReport } from './report-data.ts';
+
+/** analytics_queue worker: daily rollups per workspace and weekly/monthly reports built on them. */
+export default defineAgent({
+  name: 'analytics',
+  queue: 'analytics_queue',
+  // Rollups are a handful of aggregate queries each; more at once would only queue in Postgres.
+  concurrency: 2,
+  // A monthly summary may backfill two months of days first.
+  timing: { lockDurationMs: 2 * 60_000 },
+  handlers: {
+    async daily_analytics_rollup(payload, ctx) {
+      const result = await runDailyRollup(ctx.db, { workspaceId: payload.workspace_id, date: payload.date });
+      ctx.log.info({ day: result.output.day, totalMetrics: result.output.total_metrics }, 'rollup written');
+      return { ...result, costUsd: 0 };
+    },
+    async weekly_report_generation(payload, ctx) {
+      const result = await runReport(ctx.db, ctx.log, {
+        workspaceId: payload.workspace_id,
+        kind: 'weekly',
+        weekStart: payload.week_start,
+      });
+      return { ...result, costUsd: 0 };
+    },
+    async monthly_summary(payload, ctx) {
+      const result = await runReport(ctx.db, ctx.log, {
+        workspaceId: payload.workspace_id,
+        kind: 'monthly',
+        month: payload.month,
+      });
+      return { ...result, costUsd: 0 };
+    },
+  },
+});
