@@ -67,7 +67,7 @@ export function agentEnv(dbUrl: string, redisUrl: string, prefix: string, extra:
     QUEUE_PREFIX: prefix,
     HTTP_PORT: '0',
     HTTP_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'error',
     LOG_PRETTY: 'false',
     METRICS_PROCESS: 'false',
     RECONCILE_INTERVAL_MS: '500',

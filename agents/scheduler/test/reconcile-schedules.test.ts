@@ -33,7 +33,10 @@ afterAll(async () => {
 async function pendingTicks(queue: Queue): Promise<Record<string, string[]>> {
   const jobs = await queue.getJobs(['delayed', 'wait', 'prioritized'], 0, -1);
   const out: Record<string, string[]> = {};
-  for (const job of jobs) (out[job.repeatJobKey ?? '?'] ??= []).push(job.id!);
+  for (const job of jobs) {
+    const key = job.repeatJobKey ?? '?';
+    out[key] = [...(out[key] ?? []), job.id!];
+  }
   return out;
 }
 
