@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { PermanentError } from '@fleet/runtime';
 import { abortError } from './abort.ts';
 
@@ -23,8 +24,6 @@ export interface SourceLimits {
 export interface LocalMedia {
   path: string;
   sizeBytes: number;
-  /** The name to show and to derive nothing from but display (probing decides the format). */
-  fileName: string;
   /** Deletes the downloaded copy (no-op for files that live in the media root). */
   cleanup(): Promise<void>;
 }
@@ -46,7 +45,14 @@ export async function resolveLocalPath(source: string, mediaRoot: string | undef
     throw new PermanentError(`source is a local path but MEDIA_ROOT is not set, so local files are refused: ${source}`);
   }
   if (source.includes('\0')) throw new PermanentError('source contains a NUL byte');
-  const path = source.startsWith('file://') ? new URL(source).pathname : source;
+  let path = source;
+  if (source.startsWith('file:')) {
+    try {
+      path = fileURLToPath(source);
+    } catch (err) {
+      throw new PermanentError(`source ${source} is not a valid file: URL: ${(err as Error).message}`);
+    }
+  }
   const root = await realpath(mediaRoot).catch((err) => {
     throw new Error(`MEDIA_ROOT ${mediaRoot} is not readable: ${(err as Error).message}`, { cause: err });
   });
@@ -85,7 +91,7 @@ export async function openLocalMedia(source: string, limits: SourceLimits): Prom
       `media file is ${fmtBytes(info.size)}, over the ${fmtBytes(limits.maxBytes)} limit (MEDIA_MAX_BYTES)`,
     );
   }
-  return { path, sizeBytes: info.size, fileName: basename(path), cleanup: async () => {} };
+  return { path, sizeBytes: info.size, cleanup: async () => {} };
 }
 
 /**
@@ -166,8 +172,7 @@ export async function downloadMedia(
     if (err instanceof PermanentError) throw err;
     throw downloadError(err, source, limits, signal, timeout);
   }
-  const name = basename(url.pathname) || 'media';
-  return { path, sizeBytes: received, fileName: decodeURIComponent(name), cleanup };
+  return { path, sizeBytes: received, cleanup };
 }
 
 /** Keeps the job's own abort as is (the runtime records `cancelled`); names timeouts. */

@@ -215,6 +215,14 @@ describe('transcribeMedia', () => {
     expect(stub.requests).toHaveLength(0);
   });
 
+  it('accepts file: URLs and absolute paths inside the media root', async () => {
+    await writeFile(join(root, 'my talk.wav'), makeWav({ seconds: 2 }));
+    const viaUrl = await mediaFile(`file://${join(root, 'my%20talk.wav')}`);
+    expect((await run(viaUrl).promise).output.duration_seconds).toBe(2);
+    const absolute = await mediaFile(join(root, 'my talk.wav'));
+    expect((await run(absolute).promise).output.duration_seconds).toBe(2);
+  });
+
   it('transcribes an MP3 within the limit, uploading it as .mp3', async () => {
     const id = await put('clip.mp3', makeMp3(400)); // 400 × 1152 / 44100 s
     const result = await run(id).promise;
@@ -231,6 +239,8 @@ describe('transcribeMedia', () => {
     await symlink(join(root, '..', 'outside.wav'), join(root, 'link.wav'));
     const linked = await mediaFile('link.wav');
     expect((await failure(linked)).message).toMatch(/^source path link\.wav resolves outside MEDIA_ROOT/);
+    const viaUrl = await mediaFile(`file://${join(root, '..', 'outside.wav')}`);
+    expect((await failure(viaUrl)).message).toMatch(/is outside MEDIA_ROOT/);
     const missing = await mediaFile('nope.wav');
     expect((await failure(missing)).message).toBe('source file not found: nope.wav');
     const noRoot = await put('ok.wav', makeWav({ seconds: 1 }));
