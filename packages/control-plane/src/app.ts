@@ -1,0 +1,148 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { OpsDeps } from '@fleet/ops';
+import { QUEUE_NAMES } from '@fleet/queues';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import { createAuth, requireAdmin } from './auth.ts';
+import { HttpError, sendError } from './http-errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { apiRoutes } from './routes/api.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
+
+export interface AppOptions {
+  deps: OpsDeps;
+  /** Connection for the shared rate-limit counters (producer role). */
+  rateLimitRedis: Redis;
+  log: Logger;
+  adminKey: string;
+  sessionTtlMs: number;
+  rateLimitPerMinute: number;
+  bodyLimitBytes: number;
+  trustProxy: boolean;
+  refreshSeconds: number;
+  stuckMinutes: number;
+}
+
+const PUBLIC = new Set(['/healthz', '/readyz', '/openapi.json', '/dashboard/login', '/']);
+
+function pathOf(request: FastifyRequest): string {
+  const url = request.url;
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
+}
+
+/** Pages a person opens in a browser: when not signed in they go to the login page. */
+function isPage(request: FastifyRequest, path: string): boolean {
+  return (
+    request.method === 'GET' &&
+    (path === '/dashboard' || path.startsWith('/admin/queues')) &&
+    String(request.headers.accept ?? '').includes('text/html')
+  );
+}
+
+/** Builds the control plane's HTTP app (not listening yet). */
+export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: o.log as unknown as FastifyBaseLogger,
+    // One line per request is written by the onResponse hook below, with the principal.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: o.bodyLimitBytes,
+    trustProxy: o.trustProxy,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const auth = createAuth({ db: o.deps.db, adminKey: o.adminKey, sessionTtlMs: o.sessionTtlMs });
+
+  app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new HttpError(404, 'not_found', `no route ${request.method} ${pathOf(request)}`)),
+  );
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        path: pathOf(request),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        principal: request.principal?.id,
+      },
+      'request',
+    );
+  });
+
+  // Authentication before anything else (rate limits then count per key, not per address).
+  app.addHook('onRequest', async (request, reply) => {
+    const path = pathOf(request);
+    if (PUBLIC.has(path) || path.startsWith('/dashboard/assets/')) return;
+    try {
+      await auth.authenticate(request);
+      if (path.startsWith('/admin/queues')) requireAdmin(request);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 401 && isPage(request, path)) {
+        return reply.redirect('/dashboard/login');
+      }
+      throw error;
+    }
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preHandler',
+    max: o.rateLimitPerMinute,
+    timeWindow: 60_000,
+    redis: o.rateLimitRedis,
+    nameSpace: `${o.deps.prefix}:control-plane:rate:`,
+    skipOnError: true,
+    keyGenerator: (request) => (request.principal ? `p:${request.principal.id}` : `ip:${request.ip}`),
+    allowList: (request) => PUBLIC.has(pathOf(request)) || pathOf(request).startsWith('/dashboard/assets/'),
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      message: `rate limit exceeded: at most ${context.max} requests per minute; retry in ${context.after}`,
+    }),
+  });
+
+  const openapi = buildOpenApi();
+  app.get('/openapi.json', async () => openapi);
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const checks: Record<string, string> = { postgres: 'ok', redis: 'ok' };
+    await Promise.all([
+      sql`SELECT 1`.execute(o.deps.db).catch((e: Error) => {
+        checks.postgres = e.message;
+      }),
+      o.deps.redis.ping().catch((e: Error) => {
+        checks.redis = e.message;
+      }),
+    ]);
+    const ok = checks.postgres === 'ok' && checks.redis === 'ok';
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
+  });
+
+  await apiRoutes(app, o.deps, o.stuckMinutes);
+  await dashboardRoutes(app, {
+    deps: o.deps,
+    auth,
+    adminKey: o.adminKey,
+    refreshSeconds: o.refreshSeconds,
+    stuckMinutes: o.stuckMinutes,
+  });
+
+  // bull-board: retry, promote and clean jobs of every queue; admin only (see the auth hook).
+  const board = new FastifyAdapter();
+  board.setBasePath('/admin/queues');
+  createBullBoard({
+    queues: QUEUE_NAMES.map((name) => new BullMQAdapter(o.deps.producer.queue(name))),
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'Agent fleet queues' } },
+  });
+  await app.register(board.registerPlugin(), { prefix: '/admin/queues' });
+
+  return app;
+}

@@ -1,0 +1,247 @@
+import { taskFiltersSchema } from '@fleet/ops';
+import { catalog, QUEUE_NAMES } from '@fleet/queues';
+import { z } from 'zod';
+import { enqueueBodySchema } from './routes/api.ts';
+
+type Json = Record<string, unknown>;
+
+/** JSON Schema (2020-12, what OpenAPI 3.1 uses) of what a client sends for `schema`. */
+function inputSchema(schema: z.ZodType): Json {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
+  return rest;
+}
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+});
+
+const commonErrors = {
+  '400': errorResponse('Invalid input; `error.fields` lists every bad field.'),
+  '401': errorResponse('Missing, unknown or revoked API key.'),
+  '403': errorResponse('The key may not access this workspace (or needs the admin key).'),
+  '429': errorResponse('Rate limited; retry after the `retry-after` header.'),
+};
+
+/**
+ * The OpenAPI document, generated from the same zod schemas the queues validate with: each
+ * catalog job gets its own enqueue path whose `payload` is that job's schema.
+ */
+export function buildOpenApi(): Json {
+  const paths: Json = {};
+  const bodyBase = inputSchema(enqueueBodySchema);
+  for (const queue of QUEUE_NAMES) {
+    const q = catalog[queue];
+    for (const [job, def] of Object.entries(q.jobs as Record<string, { payload: z.ZodType; description: string }>)) {
+      paths[`/v1/jobs/${queue}/${job}`] = {
+        post: {
+          operationId: `enqueue_${job}`,
+          tags: [queue],
+          summary: def.description,
+          description: `Validates the payload, enqueues one \`${job}\` job on \`${queue}\` (consumed by ${q.agent}) and returns where to poll. Payloads larger than ${q.maxPayloadBytes} bytes get 413.`,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'A repeated key returns the first task (200) and never adds a second job.',
+              schema: { type: 'string', maxLength: 200 },
+            },
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  ...bodyBase,
+                  properties: { ...(bodyBase.properties as Json), payload: inputSchema(def.payload) },
+                },
+              },
+            },
+          },
+          responses: {
+            '201': {
+              description: 'Enqueued.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Enqueued' } } },
+            },
+            '200': {
+              description: 'Idempotent replay: the first request’s task.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/Enqueued' } } },
+            },
+            ...commonErrors,
+            '409': errorResponse('The idempotency key was used for a different request.'),
+            '413': errorResponse('Body or payload too large.'),
+          },
+        },
+      };
+    }
+  }
+
+  const filters = inputSchema(taskFiltersSchema) as { properties: Record<string, Json> };
+  const idParam = {
+    name: 'id',
+    in: 'path',
+    required: true,
+    description: 'Audit row id or BullMQ job id.',
+    schema: { type: 'string' },
+  };
+  const queueParam = { name: 'queue', in: 'query', required: false, schema: { type: 'string', enum: QUEUE_NAMES } };
+  paths['/v1/tasks'] = {
+    get: {
+      operationId: 'listTasks',
+      summary: 'Audit rows, newest first, keyset-paginated (pass next_cursor as cursor).',
+      parameters: Object.entries(filters.properties).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema,
+      })),
+      responses: { '200': { description: '{ tasks, next_cursor }' }, ...commonErrors },
+    },
+  };
+  paths['/v1/tasks/{id}'] = {
+    get: {
+      operationId: 'getTask',
+      summary: 'One task with every attempt of its job and the job’s live state.',
+      parameters: [idParam, queueParam],
+      responses: {
+        '200': { description: '{ task, attempts, queue, job_id, job, payload }' },
+        ...commonErrors,
+        '404': errorResponse('No such task (or not visible to this key).'),
+      },
+    },
+  };
+  paths['/v1/tasks/{id}/cancel'] = {
+    post: {
+      operationId: 'cancelTask',
+      summary: 'Removes a waiting/delayed job (200) or asks the worker to abort an active one (202).',
+      parameters: [idParam, queueParam],
+      requestBody: {
+        required: false,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              properties: { reason: { type: 'string', maxLength: 500 } },
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+      responses: {
+        '200': { description: 'Removed.' },
+        '202': { description: 'Cancel requested from the worker.' },
+        ...commonErrors,
+        '404': errorResponse('No such task.'),
+        '409': errorResponse('Already finished.'),
+      },
+    },
+  };
+  paths['/v1/tasks/{id}/retry'] = {
+    post: {
+      operationId: 'retryTask',
+      summary: 'Retries a failed job in place (200) or enqueues a finished task again (201).',
+      parameters: [idParam, queueParam],
+      responses: {
+        '200': { description: 'Retried.' },
+        '201': { description: 'Enqueued again as a new job.' },
+        ...commonErrors,
+        '404': errorResponse('No such task.'),
+        '409': errorResponse('Still queued or running.'),
+      },
+    },
+  };
+  paths['/v1/summary'] = {
+    get: {
+      operationId: 'summary',
+      summary: 'get_autonomous_task_summary for one workspace.',
+      parameters: [
+        { name: 'workspace_id', in: 'query', required: true, schema: { type: 'string', format: 'uuid' } },
+        { name: 'task_type', in: 'query', required: false, schema: { type: 'string' } },
+        {
+          name: 'hours',
+          in: 'query',
+          required: false,
+          schema: { type: 'integer', minimum: 1, maximum: 8784, default: 24 },
+        },
+      ],
+      responses: { '200': { description: '{ summary: [...] }' }, ...commonErrors },
+    },
+  };
+  paths['/v1/queues'] = {
+    get: {
+      operationId: 'queues',
+      summary: 'Live counts of every queue.',
+      responses: { '200': { description: '{ queues: [...] }' }, ...commonErrors },
+    },
+  };
+  paths['/v1/api-keys'] = {
+    get: {
+      operationId: 'listApiKeys',
+      summary: 'Admin: list keys (never the keys themselves).',
+      responses: { '200': { description: '{ api_keys }' }, ...commonErrors },
+    },
+    post: {
+      operationId: 'createApiKey',
+      summary: 'Admin: create a key scoped to workspaces; the key is shown once.',
+      responses: { '201': { description: '{ key, id, ... }' }, ...commonErrors },
+    },
+  };
+  paths['/v1/api-keys/{id}'] = {
+    delete: {
+      operationId: 'revokeApiKey',
+      summary: 'Admin: revoke a key by id or prefix.',
+      parameters: [{ ...idParam, description: 'Key id or prefix.' }],
+      responses: { '200': { description: 'Revoked.' }, ...commonErrors },
+    },
+  };
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Agent fleet control plane',
+      version: '1.0.0',
+      description: 'Enqueue agent jobs and read their audit trail (autonomous_tasks).',
+    },
+    security: [{ bearer: [] }, { apiKey: [] }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              properties: {
+                code: { type: 'string' },
+                message: { type: 'string' },
+                fields: {
+                  type: 'array',
+                  items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+                },
+              },
+            },
+          },
+        },
+        Enqueued: {
+          type: 'object',
+          properties: {
+            task_id: { type: ['string', 'null'], format: 'uuid', description: 'Audit row of the first attempt.' },
+            job_id: { type: 'string' },
+            queue: { type: 'string' },
+            job: { type: 'string' },
+            created: { type: 'boolean' },
+            status: { type: 'string' },
+            status_url: { type: 'string', description: 'Poll this for the task’s state.' },
+          },
+        },
+      },
+    },
+    paths,
+  };
+}

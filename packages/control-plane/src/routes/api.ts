@@ -1,0 +1,205 @@
+import {
+  cancelTask,
+  createApiKey,
+  dashboardStats,
+  enqueueJob,
+  getTask,
+  listApiKeys,
+  listTasks,
+  type OpsDeps,
+  queueCounts,
+  retryTask,
+  revokeApiKey,
+  summary,
+} from '@fleet/ops';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { requireAdmin } from '../auth.ts';
+import { HttpError } from '../http-errors.ts';
+import { presentDetail, presentKey, presentQueue, presentSummary } from '../present.ts';
+
+/** Body of POST /v1/jobs/{queue}/{job}. */
+export const enqueueBodySchema = z.strictObject({
+  /** The job's payload; its schema is the catalog's (see the OpenAPI document per job). */
+  payload: z.record(z.string(), z.unknown(), { error: 'must be a JSON object (the job payload)' }),
+  /** Run no earlier than this many milliseconds from now. */
+  delay_ms: z.number({ error: 'must be a number of milliseconds' }).int('must be a whole number').optional(),
+  /** 1 (highest) .. 2,097,152. */
+  priority: z.number({ error: 'must be a number' }).int('must be a whole number').optional(),
+  /** Same as the Idempotency-Key header. */
+  idempotency_key: z.string().optional(),
+});
+
+const cancelBodySchema = z
+  .strictObject({ reason: z.string().min(1).max(500, 'must be at most 500 characters').optional() })
+  .optional();
+
+const createKeyBodySchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  workspace_ids: z.array(z.uuid({ error: 'must be a workspace UUID' })).min(1, 'must list at least one workspace'),
+});
+
+function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const fields = r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ field: k, message: 'is not a known field; remove it' }))
+      : [
+          {
+            field: i.path.map(String).join('.') || '(body)',
+            message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+          },
+        ],
+  );
+  throw new HttpError(
+    400,
+    'invalid_input',
+    `invalid request body: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
+    fields,
+  );
+}
+
+function access(request: FastifyRequest) {
+  // The auth hook runs before every /v1 route; a missing principal is a wiring bug.
+  if (!request.principal) throw new HttpError(401, 'unauthorized', 'an API key is required');
+  return request.principal.access;
+}
+
+type IdParams = { Params: { id: string }; Querystring: { queue?: string } };
+
+/** The /v1 routes. Every handler is a thin mapping onto @fleet/ops. */
+export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, stuckMinutes: number): Promise<void> {
+  app.post<{ Params: { queue: string; job: string } }>('/v1/jobs/:queue/:job', async (request, reply) => {
+    const body = parseBody(enqueueBodySchema, request.body ?? undefined);
+    const header = request.headers['idempotency-key'];
+    const headerKey = typeof header === 'string' ? header : undefined;
+    if (headerKey && body.idempotency_key && headerKey !== body.idempotency_key) {
+      throw new HttpError(400, 'invalid_input', 'Idempotency-Key header and idempotency_key differ', [
+        { field: 'idempotency_key', message: 'differs from the Idempotency-Key header' },
+      ]);
+    }
+    const { queue, job } = request.params;
+    const result = await enqueueJob(
+      deps,
+      {
+        queue,
+        job,
+        payload: body.payload,
+        delayMs: body.delay_ms,
+        priority: body.priority,
+        idempotencyKey: headerKey ?? body.idempotency_key,
+        principal: request.principal?.id,
+      },
+      access(request),
+    );
+    const row = await deps.db
+      .selectFrom('autonomous_tasks')
+      .select(['id', 'status'])
+      .where('queue_name', '=', result.queue)
+      .where('job_id', '=', result.jobId)
+      .orderBy('attempt', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    const statusUrl = `/v1/tasks/${encodeURIComponent(result.jobId)}?queue=${encodeURIComponent(result.queue)}`;
+    reply.header('location', statusUrl);
+    return reply.code(result.created ? 201 : 200).send({
+      task_id: row?.id ?? null,
+      job_id: result.jobId,
+      queue: result.queue,
+      job: result.job,
+      created: result.created,
+      status: row?.status ?? 'pending',
+      status_url: statusUrl,
+    });
+  });
+
+  app.get('/v1/tasks', async (request) => {
+    const page = await listTasks(deps.db, request.query as Record<string, string>, access(request));
+    return { tasks: page.tasks, next_cursor: page.nextCursor };
+  });
+
+  app.get<IdParams>('/v1/tasks/:id', async (request) =>
+    presentDetail(await getTask(deps, request.params.id, { access: access(request), queue: request.query.queue })),
+  );
+
+  app.post<IdParams>('/v1/tasks/:id/cancel', async (request, reply) => {
+    const body = parseBody(cancelBodySchema, request.body ?? undefined);
+    const who = request.principal?.id === 'admin' ? 'admin' : `key ${request.principal?.name}`;
+    const result = await cancelTask(deps, request.params.id, {
+      access: access(request),
+      queue: request.query.queue,
+      reason: `${body?.reason ?? 'cancelled through the API'} (by ${who})`,
+    });
+    return reply.code(result.action === 'signalled' ? 202 : 200).send({
+      action: result.action,
+      queue: result.queue,
+      job_id: result.jobId,
+      ...('attempt' in result ? { attempt: result.attempt } : {}),
+      ...('receivers' in result ? { receivers: result.receivers } : {}),
+    });
+  });
+
+  app.post<IdParams>('/v1/tasks/:id/retry', async (request, reply) => {
+    parseBody(z.strictObject({}).optional(), request.body ?? undefined);
+    const result = await retryTask(deps, request.params.id, { access: access(request), queue: request.query.queue });
+    const statusUrl = `/v1/tasks/${encodeURIComponent(result.jobId)}?queue=${encodeURIComponent(result.queue)}`;
+    return reply.code(result.action === 'requeued' ? 201 : 200).send({
+      action: result.action,
+      queue: result.queue,
+      job_id: result.jobId,
+      ...(result.action === 'requeued' ? { previous_job_id: result.previousJobId } : {}),
+      status_url: statusUrl,
+    });
+  });
+
+  app.get<{ Querystring: Record<string, string> }>('/v1/summary', async (request) => {
+    const { workspace_id, task_type, hours, ...rest } = request.query;
+    const unknown = Object.keys(rest);
+    if (unknown.length) {
+      throw new HttpError(
+        400,
+        'invalid_input',
+        `unknown query parameters: ${unknown.join(', ')}`,
+        unknown.map((k) => ({ field: k, message: 'is not a known parameter' })),
+      );
+    }
+    const rows = await summary(
+      deps.db,
+      { workspace_id: workspace_id as string, task_type: task_type as never, hours },
+      access(request),
+    );
+    return {
+      workspace_id,
+      task_type: task_type ?? null,
+      hours: Number(hours ?? 24),
+      summary: rows.map(presentSummary),
+    };
+  });
+
+  app.get('/v1/queues', async (request) => {
+    access(request);
+    return { queues: (await queueCounts(deps.producer)).map(presentQueue) };
+  });
+
+  app.get('/v1/stats', async (request) => {
+    const q = request.query as Record<string, string>;
+    return dashboardStats(deps.db, { stuck_minutes: stuckMinutes, ...q }, access(request));
+  });
+
+  // Key management: admin only.
+  app.get('/v1/api-keys', async (request) => {
+    requireAdmin(request);
+    return { api_keys: (await listApiKeys(deps.db)).map(presentKey) };
+  });
+  app.post('/v1/api-keys', async (request, reply) => {
+    requireAdmin(request);
+    const body = parseBody(createKeyBodySchema, request.body ?? undefined);
+    const { key, info } = await createApiKey(deps.db, { name: body.name, workspaceIds: body.workspace_ids });
+    return reply.code(201).send({ key, ...presentKey(info) });
+  });
+  app.delete<{ Params: { id: string } }>('/v1/api-keys/:id', async (request) => {
+    requireAdmin(request);
+    return presentKey(await revokeApiKey(deps.db, request.params.id));
+  });
+}

@@ -1,0 +1,82 @@
+import { parseEnv } from '@fleet/config';
+import { openOps } from '@fleet/ops';
+import { createRedis } from '@fleet/queues';
+import { createLogger, createScrubber, secretValuesFromEnv } from '@fleet/runtime';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './app.ts';
+import { controlPlaneEnvSchema } from './env.ts';
+
+export interface RunningControlPlane {
+  app: FastifyInstance;
+  /** Base URL it listens on, e.g. http://127.0.0.1:8080 */
+  url: string;
+  port: number;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+/**
+ * Parses the environment, opens Postgres and Redis, and starts listening. Tests pass `env`
+ * (CONTROL_PLANE_PORT=0 picks a free port); main.ts passes process.env.
+ */
+export async function startControlPlane(
+  options: { env?: NodeJS.ProcessEnv; log?: Logger } = {},
+): Promise<RunningControlPlane> {
+  const rawEnv = options.env ?? process.env;
+  const env = parseEnv('control-plane', controlPlaneEnvSchema, rawEnv);
+  const log =
+    options.log ??
+    createLogger({
+      level: env.LOG_LEVEL,
+      pretty: env.LOG_PRETTY ?? Boolean(process.stdout.isTTY),
+      scrub: createScrubber(secretValuesFromEnv(rawEnv)),
+      base: { service: 'control-plane' },
+    });
+  const ops = openOps({
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    prefix: env.QUEUE_PREFIX,
+    poolMax: env.DB_POOL_MAX,
+    applicationName: 'fleet-control-plane',
+  });
+  const rateLimitRedis = createRedis(env.REDIS_URL, 'producer');
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({
+      deps: ops,
+      rateLimitRedis,
+      log,
+      adminKey: env.ADMIN_API_KEY,
+      sessionTtlMs: env.SESSION_TTL_HOURS * 3_600_000,
+      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      trustProxy: env.TRUST_PROXY,
+      refreshSeconds: env.DASHBOARD_REFRESH_SECONDS,
+      stuckMinutes: env.STUCK_AFTER_MINUTES,
+    });
+    await app.listen({ port: env.CONTROL_PLANE_PORT, host: env.CONTROL_PLANE_HOST });
+  } catch (error) {
+    rateLimitRedis.disconnect();
+    await ops.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : env.CONTROL_PLANE_PORT;
+  const host = env.CONTROL_PLANE_HOST === '0.0.0.0' ? '127.0.0.1' : env.CONTROL_PLANE_HOST;
+  log.info({ port }, 'control plane listening');
+  let closed = false;
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    port,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      rateLimitRedis.disconnect();
+      await ops.close();
+    },
+  };
+}
