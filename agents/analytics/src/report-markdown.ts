@@ -61,7 +61,8 @@ export function renderReportMarkdown(data: ReportData): string {
   }
   lines.push('', '### Busiest days', '');
   if (h.busiest_days.length === 0) lines.push('No email traffic during the period.');
-  for (const d of h.busiest_days) lines.push(`- ${d.day}: ${d.emails} emails (${d.received} received, ${d.sent} sent)`);
+  for (const d of h.busiest_days)
+    lines.push(`- ${d.day}: ${d.emails} email${d.emails === 1 ? '' : 's'} (${d.received} received, ${d.sent} sent)`);
   lines.push('', '### Most costly task types', '');
   if (h.costly_task_types.length === 0) lines.push('No agent task had a cost.');
   for (const c of h.costly_task_types) {
