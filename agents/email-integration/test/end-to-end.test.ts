@@ -118,9 +118,13 @@ describe('email-integration through its queue', () => {
 
     expect(rows.map((x) => x.status)).toEqual(['failed', 'completed']);
     expect(rows[0]!.error_message).toMatch(/^deferred 1s: .*rate limited by Google \(429\)/);
-    // BullMQ counts the completion as one attempt made; the deferral spent none.
-    const job = await producer.queue('email_integration_queue').getJob(jobId);
-    expect(job?.attemptsMade).toBe(1);
+    // The audit row commits before BullMQ marks the job completed: wait for BullMQ too. It counts
+    // the completion as one attempt made; the deferral spent none.
+    const job = await waitFor(async () => {
+      const j = await producer.queue('email_integration_queue').getJob(jobId);
+      return (await j?.isCompleted()) ? j : undefined;
+    });
+    expect(job.attemptsMade).toBe(1);
     expect(rows[1]!.output_data).toMatchObject({ full_sync: true, full_sync_reason: 'no_cursor' });
   });
 
