@@ -101,7 +101,7 @@ export interface MigrateOutcome {
 }
 
 /**
- * Applies every pending migration in order, each in its own transaction, under Kysely's
+ * Applies every pending migration in order inside one transaction (all or nothing), under Kysely's
  * migration lock, so several containers starting at once apply each file exactly once.
  */
 // biome-ignore lint/suspicious/noExplicitAny: any schema can be migrated

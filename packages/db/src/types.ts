@@ -55,7 +55,7 @@ export interface AutonomousTasksTable {
   executed_at: WithDefault<Timestamp>;
   completed_at: Timestamp | null;
   /** Written by the trigger from executed_at/completed_at; never set it yourself. */
-  duration_ms: ColumnType<number | null, never, never>;
+  duration_ms: ColumnType<Int8['__select__'] | null, never, never>;
   triggered_by: Generated<string>;
   agent_name: string | null;
   cost_estimate_usd: WithDefault<Numeric>;

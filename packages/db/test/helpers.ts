@@ -3,7 +3,7 @@
  * so these helpers only ever write into that file's own copy.
  */
 import { randomUUID } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, NewTask } from '../src/index.ts';
 
 /** The seed document's example workspace id. It is not a UUID (32 chars, letters beyond f). */
@@ -62,10 +62,4 @@ export async function insertTask(db: Kysely<Database>, values: Partial<NewTask> 
     .values({ task_type: 'system_health_check', ...values })
     .returningAll()
     .executeTakeFirstOrThrow();
-}
-
-/** The server's current time (tests compare with database timestamps, not the Node clock). */
-export async function dbNow(db: Kysely<Database>): Promise<Date> {
-  const { rows } = await sql<{ now: Date }>`SELECT clock_timestamp() AS now`.execute(db);
-  return rows[0]!.now;
 }

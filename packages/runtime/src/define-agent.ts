@@ -36,6 +36,10 @@ export interface HandlerResult {
   error?: string;
 }
 
+/**
+ * A handler that fails or is cancelled after spending money may throw an error carrying a
+ * numeric `costUsd` property; the runtime records it on the attempt's row.
+ */
 export type Handler<P, Deps> = (payload: P, ctx: HandlerContext<Deps>) => Promise<HandlerResult>;
 
 export type Handlers<Q extends QueueName, Deps> = { [J in JobName<Q>]: Handler<Payload<Q, J>, Deps> };

@@ -163,15 +163,18 @@ export function createProcessor(p: ProcessorDeps) {
 
     async function handleFailure(error: unknown, abort: AbortSignal): Promise<never> {
       const message = scrub(errorText(error));
+      // Work paid for before the failure (tokens, minutes) is still recorded.
+      const spent = (error as { costUsd?: unknown } | null)?.costUsd;
+      const costUsd = typeof spent === 'number' && Number.isFinite(spent) && spent >= 0 ? spent : undefined;
       if (abort.aborted && abort.reason !== SHUTDOWN_REASON) {
         const reason = typeof abort.reason === 'string' ? abort.reason : 'cancelled by an operator';
-        await finish({ status: 'cancelled', errorMessage: `cancelled: ${reason}` });
+        await finish({ status: 'cancelled', errorMessage: `cancelled: ${reason}`, costUsd });
         log.info({ reason }, 'job cancelled');
         throw new UnrecoverableError(`cancelled: ${reason}`);
       }
       if (error instanceof RetryLaterError) {
         const delay = Math.max(1_000, error.delayMs);
-        await finish({ status: 'failed', errorMessage: `deferred ${Math.round(delay / 1000)}s: ${message}` });
+        await finish({ status: 'failed', errorMessage: `deferred ${Math.round(delay / 1000)}s: ${message}`, costUsd });
         log.warn({ delayMs: delay }, 'job deferred without spending an attempt');
         await job.moveToDelayed(Date.now() + delay, token);
         throw new DelayedError();
@@ -183,6 +186,7 @@ export function createProcessor(p: ProcessorDeps) {
       const willRetry = !permanent && failures < maxAttempts;
       await finish({
         status: 'failed',
+        costUsd,
         errorMessage: willRetry ? `${message} (failure ${failures} of ${maxAttempts} allowed; will retry)` : message,
       });
       log[willRetry ? 'warn' : 'error']({ err: error }, willRetry ? 'job attempt failed; will retry' : 'job failed');

@@ -4,7 +4,9 @@
  * secrets the process was configured with (so a provider echoing a key back cannot leak it).
  */
 
-const SECRET_KEY = /pass(word)?|secret|token|api[-_]?key|authorization|cookie|credential|private[-_]?key/i;
+// `token` but not `tokens`/`input_tokens` (usage counts are data, not secrets).
+const SECRET_KEY =
+  /passw(or)?d|passphrase|^pass$|secret|token(?!s)|api[-_]?key|authorization|cookie|credential|private[-_]?key/i;
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]+):([^\s@/]+)@/gi;
 export const REDACTED = '[redacted]';
 
