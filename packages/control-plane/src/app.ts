@@ -88,7 +88,9 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
       if (error instanceof HttpError && error.status === 401 && isPage(request, path)) {
         return reply.redirect('/dashboard/login');
       }
-      throw error;
+      // Answered here rather than thrown: plugins such as bull-board install their own error
+      // handlers, which would turn a 401/403 into a 500.
+      return sendError(request, reply, error);
     }
   });
 
