@@ -54,10 +54,13 @@ export interface DailyMetrics {
   fleet: TaskTypeMetrics & { by_task_type: Record<string, TaskTypeMetrics> };
 }
 
-/** How many numeric metrics a day holds (output_data.total_metrics). */
+/**
+ * How many metrics a day holds (output_data.total_metrics): every numeric leaf, including the
+ * averages that are null for lack of data; 31 fixed ones plus one per intent and eight per task type.
+ */
 export function countMetrics(m: DailyMetrics): number {
   const walk = (v: unknown): number => {
-    if (typeof v === 'number') return 1;
+    if (typeof v === 'number' || v === null) return 1;
     if (v && typeof v === 'object') return Object.values(v).reduce((n: number, x) => n + walk(x), 0);
     return 0;
   };

@@ -123,7 +123,8 @@ describe('daily_analytics_rollup on a UTC workspace', () => {
   it('computes the metrics worked out by hand', async () => {
     const { output } = await runDailyRollup(t.db, { workspaceId: ws, date: day }, later);
     expect(output).toMatchObject({ day, timezone: 'UTC', complete: true, days: 1, emails_received: 3, emails_sent: 2 });
-    expect(output.total_metrics).toBeGreaterThan(30);
+    // 31 fixed metrics + 2 intents + 3 task types × 8
+    expect(output.total_metrics).toBe(57);
 
     const m = await storedMetrics(ws, day);
     expect(m.window).toEqual({ start: '2025-06-10T00:00:00.000Z', end: '2025-06-11T00:00:00.000Z', hours: 24 });
