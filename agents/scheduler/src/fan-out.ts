@@ -1,5 +1,5 @@
 import type { Database, JsonObject } from '@fleet/db';
-import type { Producer } from '@fleet/queues';
+import { PayloadValidationError, type Producer } from '@fleet/queues';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { isValidTimeZone, previousDay, previousMonth, previousWeekStart } from './periods.ts';
@@ -25,7 +25,8 @@ export interface FanOutResult {
   existing: number;
   /** Targets skipped because their previous job is still waiting or running (overlap: skip). */
   overlapping: number;
-  failed: { target: string; error: string }[];
+  /** Targets whose job could not be added; `retryable` is false for payloads the catalog rejects. */
+  failed: { target: string; error: string; retryable: boolean }[];
 }
 
 export interface FanOutOptions {
@@ -166,7 +167,11 @@ export async function fanOut(
         if (added.created) result.created++;
         else result.overlapping++;
       } catch (error) {
-        result.failed.push({ target: target.key, error: (error as Error).message });
+        result.failed.push({
+          target: target.key,
+          error: (error as Error).message,
+          retryable: !(error instanceof PayloadValidationError),
+        });
       }
     });
   }

@@ -60,6 +60,13 @@ export function startTickWorker(options: TickWorkerOptions): TickWorker {
         signal,
       });
       log.info(result, 'schedule fanned out');
+      const retryable = result.failed.filter((f) => f.retryable);
+      if (retryable.length > 0) {
+        // Retrying the tick is safe: job ids are per slot, so only the missing jobs are added.
+        throw new Error(
+          `${schedule.name}: ${retryable.length} of ${result.targets} jobs could not be added (first: ${retryable[0]!.error})`,
+        );
+      }
       return result;
     },
     {
