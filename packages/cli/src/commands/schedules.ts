@@ -42,13 +42,6 @@ export async function listSchedules(ctx: CliContext): Promise<ScheduleRow[]> {
   }
 }
 
-/** What a tick runs: the scheduler's ticks name their schedule; anything else is shown as JSON. */
-function target(data: unknown): string {
-  if (!data || typeof data !== 'object') return '';
-  const d = data as Record<string, unknown>;
-  return typeof d.schedule === 'string' ? d.schedule : JSON.stringify(data);
-}
-
 export function registerSchedules(program: Command, ctx: () => CliContext): void {
   program
     .command('schedules')
@@ -76,7 +69,6 @@ export function registerSchedules(program: Command, ctx: () => CliContext): void
           { header: 'TZ', value: (r) => r.tz },
           { header: 'NEXT', value: (r) => formatTime(r.next) },
           { header: 'RUNS', value: (r) => r.iterations, align: 'right' },
-          { header: 'SCHEDULE', value: (r) => target(r.data), maxWidth: 60 },
         ])}\n`,
       );
     });

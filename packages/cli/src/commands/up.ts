@@ -68,7 +68,11 @@ Examples:
         controlPlanePort: opts.controlPlanePort,
         stopGraceMs: opts.stopGrace,
       });
-      // The processes' own output already said what went wrong.
-      if (code !== 0) throw new CliError('the fleet did not stop cleanly (see the lines above)', code as never);
+      if (code !== 0) {
+        throw new CliError(
+          'some processes did not run or did not stop cleanly (see the `fleet |` lines above)',
+          code as never,
+        );
+      }
     });
 }

@@ -14,6 +14,9 @@ export interface FleetComponent {
   queues: string[];
   /** Its entry point, relative to the repository root. */
   entry: string;
+  /** The variables naming its HTTP port and bind address (/healthz is served there). */
+  portVariable: string;
+  hostVariable: string;
 }
 
 export const CONTROL_PLANE: FleetComponent = {
@@ -21,6 +24,8 @@ export const CONTROL_PLANE: FleetComponent = {
   kind: 'control-plane',
   queues: [],
   entry: 'packages/control-plane/src/main.ts',
+  portVariable: 'CONTROL_PLANE_PORT',
+  hostVariable: 'CONTROL_PLANE_HOST',
 };
 
 /**
@@ -32,7 +37,14 @@ export function fleetRegistry(): FleetComponent[] {
   const agents = new Map<string, FleetComponent>();
   for (const queue of QUEUE_NAMES) {
     const name = catalog[queue].agent;
-    const entry = agents.get(name) ?? { name, kind: 'agent' as const, queues: [], entry: `agents/${name}/src/main.ts` };
+    const entry = agents.get(name) ?? {
+      name,
+      kind: 'agent' as const,
+      queues: [],
+      entry: `agents/${name}/src/main.ts`,
+      portVariable: 'HTTP_PORT',
+      hostVariable: 'HTTP_HOST',
+    };
     entry.queues.push(queue);
     agents.set(name, entry);
   }

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { CliContext } from '../context.ts';
 import { redactUrl } from '../errors.ts';
@@ -36,17 +36,22 @@ interface Planned {
 }
 
 /** Environment of one process: the runner's, plus the fleet's connection settings and its port. */
-export function processEnv(ctx: CliContext, planned: Planned): NodeJS.ProcessEnv {
+export function processEnv(
+  ctx: CliContext,
+  planned: { label: string; port: number; component?: FleetComponent },
+): NodeJS.ProcessEnv {
   const env = ctx.env();
   const raw = ctx.rawEnv;
+  const portVariable = planned.component?.portVariable ?? 'HTTP_PORT';
+  const hostVariable = planned.component?.hostVariable ?? 'HTTP_HOST';
   return {
     ...raw,
     DATABASE_URL: env.DATABASE_URL,
     REDIS_URL: env.REDIS_URL,
     QUEUE_PREFIX: env.QUEUE_PREFIX,
-    HTTP_PORT: String(planned.port),
-    // Process mode is for one machine: probes listen on loopback unless asked otherwise.
-    HTTP_HOST: raw.HTTP_HOST ?? '127.0.0.1',
+    [portVariable]: String(planned.port),
+    // Process mode is for one machine: servers listen on loopback unless asked otherwise.
+    [hostVariable]: raw[hostVariable] ?? '127.0.0.1',
     LOG_PRETTY: raw.LOG_PRETTY ?? String(ctx.io.isTTY),
     // The entry point runs `$NODE`; the runner's own node, whatever PATH says.
     NODE: process.execPath,
@@ -54,21 +59,26 @@ export function processEnv(ctx: CliContext, planned: Planned): NodeJS.ProcessEnv
   };
 }
 
-/** Runs the entry point's `migrate` command to completion; resolves to its exit code. */
-function runMigrateStep(ctx: CliContext, root: string, prefix: string): Promise<number> {
+/** Starts the entry point's `migrate` command; `done` resolves to its exit code. */
+function startMigrateStep(
+  ctx: CliContext,
+  root: string,
+  prefix: string,
+): { child: ChildProcess; done: Promise<number> } {
   const child = spawn('sh', [join(root, ENTRYPOINT), 'migrate', '--create-db'], {
     cwd: root,
-    env: { ...ctx.rawEnv, ...processEnv(ctx, { component: fleetRegistry()[0]!, label: 'migrate', port: 0 }) },
+    env: processEnv(ctx, { label: 'migrate', port: 0 }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = Promise.all([
     prefixLines(child.stdout!, prefix, ctx.io.stdout),
     prefixLines(child.stderr!, prefix, ctx.io.stderr),
   ]);
-  return new Promise((resolve) => {
+  const done = new Promise<number>((resolve) => {
     child.once('error', () => resolve(ExitCode.failure));
     child.once('close', (code) => void output.then(() => resolve(code ?? ExitCode.failure)));
   });
+  return { child, done };
 }
 
 /**
@@ -104,67 +114,40 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
   }
   notice(`Postgres ${redactUrl(env.DATABASE_URL)}, Redis ${redactUrl(env.REDIS_URL)}, prefix ${env.QUEUE_PREFIX}`);
 
-  if (options.migrate) {
-    const code = await runMigrateStep(ctx, root, formatLabel('migrate', planned.length, width, colour));
-    if (code !== 0) {
-      notice(`migrations failed (exit ${code}); not starting the fleet`);
-      return code;
-    }
-  }
-
+  // Signals are handled from here on: during the migrate step a stop request ends that step
+  // (and the run); afterwards it stops every process gracefully.
   let stopping = false;
-  let announced = false;
-  const processes = planned.map(
-    (p, index) =>
-      new ManagedProcess({
-        label: p.label,
-        command: 'sh',
-        args:
-          p.component.kind === 'control-plane'
-            ? [join(root, ENTRYPOINT), 'control-plane']
-            : [join(root, ENTRYPOINT), 'agent', p.component.name],
-        cwd: root,
-        env: processEnv(ctx, p),
-        healthPort: p.port,
-        prefix: formatLabel(p.label, index, width, colour),
-        stdout: ctx.io.stdout,
-        stderr: ctx.io.stderr,
-        notice: (text) => notice(`${p.label}: ${text}`),
-        onHealthy: () => {
-          if (!announced && processes.every((mp) => mp.state === 'healthy')) {
-            announced = true;
-            const urls = planned.map((q) => `${q.label}=http://127.0.0.1:${q.port}`).join(' ');
-            notice(`fleet ready: ${processes.length} processes healthy (${urls}); Ctrl-C stops them`);
-          }
-        },
-        ...(options.restartBaseMs ? { restartBaseMs: options.restartBaseMs } : {}),
-      }),
-  );
-
+  let migrateChild: ChildProcess | null = null;
+  let processes: ManagedProcess[] = [];
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {
     finish = resolve;
   });
-
   const stopAll = async (why: string) => {
     if (stopping) return;
     stopping = true;
+    if (migrateChild) {
+      notice(`${why}: stopping the migrate step`);
+      migrateChild.kill('SIGTERM');
+      return;
+    }
     notice(`${why}: stopping ${processes.length} processes (SIGTERM, SIGKILL after ${options.stopGraceMs} ms)`);
     await Promise.all(processes.map((p) => p.stop(options.stopGraceMs)));
     const unclean = processes.filter((p) => p.lastExitCode !== 0 && p.state !== 'gave-up');
     notice(unclean.length === 0 ? 'all stopped' : `stopped; not clean: ${unclean.map((p) => p.label).join(', ')}`);
     finish(unclean.length === 0 && processes.every((p) => p.state !== 'gave-up') ? ExitCode.ok : ExitCode.failure);
   };
-
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       notice(`${signal} again: killing every process now`);
+      migrateChild?.kill('SIGKILL');
       for (const p of processes) p.kill();
       return;
     }
     void stopAll(signal);
   };
   const killOnExit = () => {
+    migrateChild?.kill('SIGKILL');
     for (const p of processes) p.kill();
   };
   process.on('SIGINT', onSignal);
@@ -172,13 +155,66 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
   // Children run in their own process groups; never leave them behind if the runner dies.
   process.on('exit', killOnExit);
   options.stopSignal?.addEventListener('abort', () => void stopAll('stop requested'), { once: true });
-
-  for (const p of processes) p.start();
-  const watchdog = setInterval(() => {
-    if (!stopping && processes.every((p) => p.state === 'gave-up')) void stopAll('every process gave up');
-  }, 500);
+  let watchdog: NodeJS.Timeout | undefined;
 
   try {
+    if (options.migrate) {
+      const step = startMigrateStep(ctx, root, formatLabel('migrate', planned.length, width, colour));
+      migrateChild = step.child;
+      const code = await step.done;
+      migrateChild = null;
+      if (stopping) return code === 0 ? ExitCode.ok : code;
+      if (code !== 0) {
+        notice(`migrations failed (exit ${code}); not starting the fleet`);
+        return code;
+      }
+    }
+
+    let announced = false;
+    processes = planned.map(
+      (p, index) =>
+        new ManagedProcess({
+          label: p.label,
+          command: 'sh',
+          args:
+            p.component.kind === 'control-plane'
+              ? [join(root, ENTRYPOINT), 'control-plane']
+              : [join(root, ENTRYPOINT), 'agent', p.component.name],
+          cwd: root,
+          env: processEnv(ctx, p),
+          healthPort: p.port,
+          prefix: formatLabel(p.label, index, width, colour),
+          stdout: ctx.io.stdout,
+          stderr: ctx.io.stderr,
+          notice: (text) => {
+            notice(`${p.label}: ${text}`);
+            announceWhenSettled();
+          },
+          onHealthy: () => {
+            announceWhenSettled();
+          },
+          ...(options.restartBaseMs ? { restartBaseMs: options.restartBaseMs } : {}),
+        }),
+    );
+
+    // Once every process is healthy or has given up, say so: the line scripts and tests wait for.
+    function announceWhenSettled(): void {
+      if (announced || !processes.every((mp) => mp.state === 'healthy' || mp.state === 'gave-up')) return;
+      announced = true;
+      const up = processes.filter((mp) => mp.state === 'healthy');
+      const down = processes.filter((mp) => mp.state === 'gave-up').map((mp) => mp.label);
+      const urls = up.map((mp) => `${mp.label}=http://127.0.0.1:${planned.find((q) => q.label === mp.label)!.port}`);
+      notice(
+        `fleet ready: ${up.length} of ${processes.length} processes healthy (${urls.join(' ')})` +
+          (down.length > 0 ? `; not running: ${down.join(', ')}` : '') +
+          '; Ctrl-C stops them',
+      );
+    }
+
+    for (const p of processes) p.start();
+    watchdog = setInterval(() => {
+      if (!stopping && processes.every((p) => p.state === 'gave-up')) void stopAll('every process gave up');
+    }, 500);
     return await done;
   } finally {
     clearInterval(watchdog);
