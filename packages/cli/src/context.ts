@@ -3,6 +3,7 @@ import { createProducer, createRedis, type Producer } from '@fleet/queues';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { type CliEnv, parseCliEnv } from './cli-env.ts';
+import { explainConnectionError } from './errors.ts';
 
 export interface CliIO {
   stdout(text: string): void;
@@ -25,6 +26,11 @@ export interface CliContext {
   db(): Kysely<Database>;
   redis(): Redis;
   producer(options?: { audit?: boolean }): Producer;
+  /**
+   * Fails fast (exit 69, naming REDIS_URL) when Redis does not answer. BullMQ itself waits for
+   * a connection indefinitely, which suits workers but would leave a command hanging.
+   */
+  ensureRedis(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +63,25 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
       });
       producers.push(producer);
       return producer;
+    },
+    async ensureRedis(timeoutMs = 5_000) {
+      const url = ctx.env().REDIS_URL;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          ctx.redis().ping(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+      } catch (error) {
+        const explained = explainConnectionError(error, 'Redis', url);
+        throw explained === error
+          ? explainConnectionError(new Error(`ECONNREFUSED: ${(error as Error).message}`), 'Redis', url)
+          : explained;
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async close() {
       await Promise.allSettled(producers.map((p) => p.close()));

@@ -134,6 +134,7 @@ The job id goes to stdout alone, so scripts can capture it:
         ...(opts.dedupe ? { deduplicationId: opts.dedupe } : {}),
         ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
       };
+      await c.ensureRedis();
       const producer = c.producer({ audit: opts.audit });
       let result: Awaited<ReturnType<typeof producer.enqueueRaw>>;
       try {

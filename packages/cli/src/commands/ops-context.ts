@@ -33,6 +33,7 @@ export function explainOpsError(error: unknown, ctx: CliContext): unknown {
 /** Runs `fn` with the operations' connections, closing them afterwards and explaining errors. */
 export async function withOps<T>(ctx: CliContext, fn: (deps: OpsDeps) => Promise<T>): Promise<T> {
   const env = ctx.env();
+  await ctx.ensureRedis();
   const ops = openOps({
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,

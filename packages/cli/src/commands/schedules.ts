@@ -22,6 +22,7 @@ export interface ScheduleRow {
 
 export async function listSchedules(ctx: CliContext): Promise<ScheduleRow[]> {
   const { QUEUE_PREFIX, REDIS_URL } = ctx.env();
+  await ctx.ensureRedis();
   const queue = new Queue(SCHEDULE_TICKS_QUEUE, { connection: ctx.redis(), prefix: QUEUE_PREFIX });
   queue.on('error', () => {});
   try {

@@ -1,0 +1,250 @@
+/**
+ * The container definitions against the registry and the env schemas: every agent in the job
+ * catalog (plus the control plane) has a hardened service with a health check, and every
+ * variable any process reads is documented in .env.example.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runtimeEnvShape } from '@fleet/runtime';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { cliEnvShape } from '../src/cli-env.ts';
+import { fleetRegistry, isPresent, REPO_ROOT } from '../src/fleet/registry.ts';
+
+interface Service {
+  image?: string;
+  command?: string[];
+  healthcheck?: { test?: string[]; disable?: boolean };
+  restart?: string;
+  stop_grace_period?: string;
+  mem_limit?: string;
+  read_only?: boolean;
+  tmpfs?: string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  deploy?: { replicas?: number | string };
+  environment?: Record<string, string>;
+  env_file?: string | string[];
+  ports?: string[];
+  profiles?: string[];
+  volumes?: string[];
+  networks?: string[];
+}
+
+const composeText = readFileSync(join(REPO_ROOT, 'docker-compose.agents.yml'), 'utf8');
+const compose = parse(composeText, { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+  networks: Record<string, { internal?: boolean }>;
+};
+const services = compose.services;
+const registry = fleetRegistry();
+const RUNTIME_DEFAULT_GRACE_MS = 25_000;
+
+/** The service running a registry component, by its command. */
+function serviceOf(name: string, kind: string): [string, Service] | undefined {
+  return Object.entries(services).find(([, s]) =>
+    kind === 'control-plane' ? s.command?.[0] === 'control-plane' : s.command?.[0] === 'agent' && s.command[1] === name,
+  );
+}
+
+function seconds(duration: string | undefined): number {
+  const m = /^(\d+)(ms|s|m)$/.exec(duration ?? '');
+  if (!m) return 0;
+  return Number(m[1]) * { ms: 0.001, s: 1, m: 60 }[m[2] as 'ms' | 's' | 'm'];
+}
+
+describe('docker-compose.agents.yml', () => {
+  it('has a service with a health check for every registry component, and no agent service outside it', () => {
+    for (const component of registry) {
+      const found = serviceOf(component.name, component.kind);
+      expect(found, `no service runs ${component.name}`).toBeDefined();
+      const [, service] = found!;
+      expect(service.healthcheck?.test, `${component.name} has no healthcheck`).toBeDefined();
+      expect(service.healthcheck?.test?.join(' ')).toContain('/app/docker/healthcheck.mjs');
+    }
+    const names = new Set(registry.map((c) => c.name));
+    for (const [name, service] of Object.entries(services)) {
+      if (service.command?.[0] === 'agent')
+        expect(names.has(service.command[1]!), `${name} runs an unknown agent`).toBe(true);
+    }
+  });
+
+  it('checks the port each process actually serves /healthz on', () => {
+    for (const component of registry) {
+      const [, service] = serviceOf(component.name, component.kind)!;
+      const port = service.healthcheck!.test!.at(-1);
+      const configured = service.environment?.[component.portVariable] ?? '9464';
+      expect(port, component.name).toBe(configured);
+    }
+  });
+
+  it('hardens and supervises every fleet service', () => {
+    for (const component of registry) {
+      const [name, s] = serviceOf(component.name, component.kind)!;
+      expect(s.restart, name).toBe('unless-stopped');
+      expect(s.read_only, name).toBe(true);
+      expect(
+        s.tmpfs?.some((t) => t.startsWith('/tmp')),
+        name,
+      ).toBe(true);
+      expect(s.cap_drop, name).toEqual(['ALL']);
+      expect(s.security_opt, name).toContain('no-new-privileges:true');
+      expect(s.mem_limit, name).toBeTruthy();
+      expect(s.depends_on?.migrate?.condition, name).toBe('service_completed_successfully');
+      expect(s.depends_on?.postgres?.condition, name).toBe('service_healthy');
+      expect(s.depends_on?.redis?.condition, name).toBe('service_healthy');
+      expect(s.image, name).toBe(services.migrate!.image);
+    }
+  });
+
+  it('gives every process longer to stop than its own shutdown grace period', () => {
+    for (const component of registry) {
+      const [name, s] = serviceOf(component.name, component.kind)!;
+      const graceMs = Number(s.environment?.SHUTDOWN_GRACE_MS ?? RUNTIME_DEFAULT_GRACE_MS);
+      expect(seconds(s.stop_grace_period), name).toBeGreaterThanOrEqual(graceMs / 1000 + 5);
+    }
+  });
+
+  it('lets every agent be scaled from .env', () => {
+    for (const component of registry.filter((c) => c.kind === 'agent')) {
+      const [name, s] = serviceOf(component.name, component.kind)!;
+      const variable = `${component.name.toUpperCase().replace(/-/g, '_')}_REPLICAS`;
+      expect(String(s.deploy?.replicas), name).toBe(`\${${variable}:-1}`);
+      // Replicas share nothing host-specific: no fixed container name or published port.
+      expect(s.ports, name).toBeUndefined();
+    }
+  });
+
+  it('runs migrations once, before the agents, and publishes only the control plane', () => {
+    const migrate = services.migrate!;
+    expect(migrate.command).toEqual(['migrate']);
+    expect(migrate.restart).toBe('no');
+    const published = Object.entries(services).filter(([, s]) => s.ports && s.ports.length > 0);
+    expect(published.map(([n]) => n)).toEqual([serviceOf('control-plane', 'control-plane')![0]]);
+  });
+
+  it('configures Redis for queues: AOF, noeviction, a password, no published port, internal network', () => {
+    const redis = services.redis!;
+    const command = (redis.command ?? []).join(' ');
+    expect(command).toContain('--appendonly yes');
+    expect(command).toContain('--maxmemory-policy noeviction');
+    expect(command).toContain('--requirepass');
+    expect(redis.ports).toBeUndefined();
+    expect(redis.volumes?.some((v) => v.startsWith('redisdata:'))).toBe(true);
+    expect(redis.healthcheck?.test).toBeDefined();
+    expect(redis.networks).toEqual(['backend']);
+    expect(compose.networks.backend?.internal).toBe(true);
+  });
+
+  it('keeps Postgres on a named volume with a health check', () => {
+    const pg = services.postgres!;
+    expect(pg.volumes).toContain('pgdata:/var/lib/postgresql/data');
+    expect(Object.keys(compose.volumes)).toContain('pgdata');
+    expect(pg.healthcheck?.test?.join(' ')).toContain('pg_isready');
+    expect(pg.ports).toBeUndefined();
+  });
+
+  it('puts optional services behind a profile', () => {
+    const core = new Set(['postgres', 'redis', 'migrate', ...registry.map((c) => serviceOf(c.name, c.kind)![0])]);
+    for (const [name, s] of Object.entries(services)) {
+      if (!core.has(name)) expect(s.profiles?.length, `${name} should be behind a profile`).toBeGreaterThan(0);
+    }
+    expect(services.transcription?.profiles).toEqual(['transcription']);
+  });
+});
+
+describe('.env.example', () => {
+  const documented = new Set(
+    readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')
+      .split('\n')
+      .map((line) => /^#?\s*([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+      .filter((name): name is string => Boolean(name)),
+  );
+
+  it('documents every variable the compose file interpolates', () => {
+    const used = [...composeText.matchAll(/(?<!\$)\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!);
+    expect(used.length).toBeGreaterThan(10);
+    expect(used.filter((v) => !documented.has(v))).toEqual([]);
+  });
+
+  it('documents every variable of the runtime, the CLI, the control plane and each agent', async () => {
+    const shapes: [string, Record<string, unknown>][] = [
+      ['runtime', runtimeEnvShape],
+      ['cli', cliEnvShape],
+    ];
+    for (const component of registry.filter((c) => isPresent(c))) {
+      if (component.kind === 'control-plane') {
+        const { controlPlaneEnvSchema } = await import('@fleet/control-plane');
+        shapes.push([component.name, controlPlaneEnvSchema.shape]);
+      } else {
+        const agent = (await import(join(REPO_ROOT, `agents/${component.name}/src/index.ts`))).default as {
+          name: string;
+          env?: Record<string, unknown>;
+        };
+        expect(agent.name).toBe(component.name);
+        shapes.push([component.name, agent.env ?? {}]);
+      }
+    }
+    const missing = shapes.flatMap(([owner, shape]) =>
+      Object.keys(shape)
+        .filter((v) => !documented.has(v))
+        .map((v) => `${owner}: ${v}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('sets every variable the processes require, so `cp .env.example .env` starts the fleet', () => {
+    const set = new Set(
+      readFileSync(join(REPO_ROOT, '.env.example'), 'utf8')
+        .split('\n')
+        .map((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+        .filter(Boolean),
+    );
+    for (const v of [
+      'POSTGRES_PASSWORD',
+      'REDIS_PASSWORD',
+      'ADMIN_API_KEY',
+      'GOOGLE_CLIENT_ID',
+      'GOOGLE_CLIENT_SECRET',
+    ]) {
+      expect(set.has(v), v).toBe(true);
+    }
+    expect(set.has('MAIL_TOKEN_ENCRYPTION_KEY')).toBe(true);
+  });
+});
+
+describe('the registry', () => {
+  it('has every agent of the job catalog in this checkout', () => {
+    const missing = registry.filter((c) => !isPresent(c)).map((c) => c.entry);
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('docker/Dockerfile', () => {
+  const dockerfile = readFileSync(join(REPO_ROOT, 'docker/Dockerfile'), 'utf8');
+
+  it('builds in stages, installs production dependencies only, and runs as a non-root user under tini', () => {
+    expect(dockerfile.match(/^FROM .+ AS \w+/gm)?.length).toBeGreaterThanOrEqual(3);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/app\/docker\/entrypoint\.sh"\]/m);
+    expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*healthcheck\.mjs/m);
+  });
+
+  it('uses an even-numbered (LTS) Node line', () => {
+    const major = Number(/ARG NODE_IMAGE=node:(\d+)/.exec(dockerfile)?.[1]);
+    expect(major % 2).toBe(0);
+    expect(major).toBeGreaterThanOrEqual(22);
+  });
+
+  it('copies every file the entry point and the health check need', () => {
+    for (const path of ['docker/entrypoint.sh', 'docker/healthcheck.mjs']) {
+      expect(existsSync(join(REPO_ROOT, path))).toBe(true);
+      expect(dockerfile).toContain(path);
+    }
+    for (const dir of ['migrations', 'packages', 'agents'])
+      expect(dockerfile).toMatch(new RegExp(`^COPY ${dir} `, 'm'));
+  });
+});
