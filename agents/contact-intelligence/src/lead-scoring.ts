@@ -1,6 +1,6 @@
 /**
  * lead_scoring_batch: scores a workspace's contacts chunk by chunk. Each chunk is one transaction
- * of four statements (lock, read signals, write scores, append history), whatever its size, so a
+ * of two statements (lock and read signals, write scores and history), whatever its size, so a
  * run costs round trips per chunk, not per contact.
  */
 import type { Database, JsonObject } from '@fleet/db';
@@ -119,11 +119,6 @@ async function scoreChunk(
   counters: Counters,
   failures: ItemFailure[],
 ): Promise<Set<string>> {
-  // Row locks in id order: a concurrent run of the same contacts waits here, then sees these
-  // scores as "previous", so history never records the same change twice. Same order, no deadlock.
-  await sql`SELECT id FROM contacts WHERE workspace_id = ${workspaceId} AND id = ANY(${ids}::uuid[]) ORDER BY id FOR UPDATE`.execute(
-    trx,
-  );
   const rows = await loadSignals(trx, workspaceId, ids, config, asOf);
 
   const scored: Array<{
@@ -154,34 +149,34 @@ async function scoreChunk(
       tier: s.result.tier,
       factors: s.result.factors,
       last_interaction_at: s.last?.toISOString() ?? null,
+      previous_score: s.prevScore,
+      previous_tier: s.prevTier,
+      changed: s.prevScore !== s.result.score || s.prevTier !== s.result.tier,
     }));
-    await sql`
-      UPDATE contacts AS c
-         SET lead_score = v.score, lead_tier = v.tier, score_factors = v.factors,
-             scored_at = ${asOf}, last_interaction_at = v.last_interaction_at
-        FROM jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
-             AS v(id uuid, score int, tier text, factors jsonb, last_interaction_at timestamptz)
-       WHERE c.id = v.id
+    // One statement, one parse of the chunk: write the scores back and append history for the
+    // contacts whose score or tier changed (the UPDATE runs even though nothing reads its result).
+    const { rows } = await sql<{ history_rows: number }>`
+      WITH v AS (
+        SELECT * FROM jsonb_to_recordset(${JSON.stringify(values)}::jsonb) AS v(
+          id uuid, score int, tier text, factors jsonb, last_interaction_at timestamptz,
+          previous_score int, previous_tier text, changed boolean)
+      ), scored AS (
+        UPDATE contacts AS c
+           SET lead_score = v.score, lead_tier = v.tier, score_factors = v.factors,
+               scored_at = ${asOf}, last_interaction_at = v.last_interaction_at
+          FROM v
+         WHERE c.id = v.id
+      ), history AS (
+        INSERT INTO contact_score_history
+               (workspace_id, contact_id, score, tier, previous_score, previous_tier, factors, computed_at)
+        SELECT ${workspaceId}, v.id, v.score, v.tier, v.previous_score, v.previous_tier, v.factors, ${asOf}
+          FROM v
+         WHERE v.changed
+        RETURNING 1
+      )
+      SELECT count(*)::int AS history_rows FROM history
     `.execute(trx);
-
-    const changed = scored.filter((s) => s.prevScore !== s.result.score || s.prevTier !== s.result.tier);
-    if (changed.length > 0) {
-      const history = changed.map((s) => ({
-        contact_id: s.id,
-        score: s.result.score,
-        tier: s.result.tier,
-        previous_score: s.prevScore,
-        previous_tier: s.prevTier,
-        factors: s.result.factors,
-      }));
-      await sql`
-        INSERT INTO contact_score_history (workspace_id, contact_id, score, tier, previous_score, previous_tier, factors, computed_at)
-        SELECT ${workspaceId}, h.contact_id, h.score, h.tier, h.previous_score, h.previous_tier, h.factors, ${asOf}
-          FROM jsonb_to_recordset(${JSON.stringify(history)}::jsonb)
-               AS h(contact_id uuid, score int, tier text, previous_score int, previous_tier text, factors jsonb)
-      `.execute(trx);
-      counters.historyRows += changed.length;
-    }
+    counters.historyRows += rows[0]?.history_rows ?? 0;
 
     for (const s of scored) {
       counters.scored += 1;

@@ -38,7 +38,8 @@ interface SignalRow {
 const DAY_MS = 86_400_000;
 
 /**
- * Signals of the given contacts of a workspace as of `asOf`. Emails and insights after `asOf`
+ * Signals of the given contacts of a workspace as of `asOf`, locking their rows until the
+ * caller's transaction ends (call it inside one). Emails and insights after `asOf`
  * are ignored, so a run is reproducible for a fixed `asOf`. Unknown ids are simply absent.
  */
 export async function loadSignals(
@@ -52,7 +53,15 @@ export async function loadSignals(
   const recentSince = new Date(asOf.getTime() - config.frequency.windowDays * DAY_MS);
   const earliest = since < recentSince ? since : recentSince;
   const { rows } = await sql<SignalRow>`
-    WITH e AS (
+    WITH c AS MATERIALIZED (
+      -- Row locks in id order: a concurrent run of the same contacts waits here, then sees these
+      -- scores as "previous", so history never records one change twice. Same order, no deadlock.
+      SELECT id, job_title, first_name, last_name, company, phone, lead_score, lead_tier, last_interaction_at
+        FROM contacts
+       WHERE workspace_id = ${workspaceId} AND id = ANY(${contactIds}::uuid[])
+       ORDER BY id
+         FOR UPDATE
+    ), e AS (
       SELECT contact_id,
              count(*) FILTER (WHERE sent_at >= ${since} AND direction = 'inbound')::int AS inbound,
              count(*) FILTER (WHERE sent_at >= ${since} AND direction = 'outbound')::int AS outbound,
@@ -96,11 +105,10 @@ export async function loadSignals(
            coalesce(e.opens, 0) AS opens, coalesce(e.clicks, 0) AS clicks, coalesce(e.replies, 0) AS replies,
            coalesce(e.recent, 0) AS recent,
            coalesce(i.insights, 0) AS insights, i.mean_sentiment, it.intents
-      FROM contacts c
+      FROM c
       LEFT JOIN e ON e.contact_id = c.id
       LEFT JOIN i ON i.contact_id = c.id
       LEFT JOIN it ON it.contact_id = c.id
-     WHERE c.workspace_id = ${workspaceId} AND c.id = ANY(${contactIds}::uuid[])
      ORDER BY c.id
   `.execute(db);
   return rows.map((r) => ({

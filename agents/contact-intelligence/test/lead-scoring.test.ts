@@ -1,5 +1,7 @@
 import { PermanentError } from '@fleet/runtime';
-import { createTestDatabase, type TestDatabase } from '@fleet/testing';
+import { createTestDatabase, type TestDatabase, waitFor } from '@fleet/testing';
+import { sql } from 'kysely';
+import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLeadScoring } from '../src/lead-scoring.ts';
@@ -282,6 +284,44 @@ describe('lead_scoring_batch weights and failures', () => {
 
     const allBad = await runLeadScoring(t.db, log, { workspaceId: ws, contactIds: [missing] }, { asOf });
     expect(allBad.status).toBe('failed');
+  });
+
+  it('two concurrent runs over the same contacts record each change once', async () => {
+    const ws = await createWorkspace(t.db);
+    for (let i = 0; i < 20; i++) await insertContact(t.db, ws, { job_title: i % 2 ? 'CEO' : 'Analyst' });
+    // Hold the rows so both runs reach them at the same time, then let go.
+    const blocker = new pg.Client({ connectionString: t.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT id FROM contacts WHERE workspace_id = $1 FOR UPDATE', [ws]);
+      const runs = Promise.all([
+        runLeadScoring(t.db, log, { workspaceId: ws }, { asOf }),
+        runLeadScoring(t.db, log, { workspaceId: ws }, { asOf }),
+      ]);
+      await waitFor(
+        async () => {
+          // Asked on another connection: the blocker's transaction sees a frozen pg_stat_activity.
+          const { rows } = await sql<{ n: number }>`
+            SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(t.db);
+          return rows[0]!.n >= 2 ? true : undefined;
+        },
+        { timeoutMs: 10_000, what: 'both scoring runs waiting for the contact rows' },
+      );
+      await blocker.query('COMMIT');
+      const [a, b] = await runs;
+      // The run that got the rows second saw the first one's scores as previous: no change.
+      expect([a.output.history_rows, b.output.history_rows].sort()).toEqual([0, 20]);
+    } finally {
+      await blocker.end();
+    }
+    const { count } = await t.db
+      .selectFrom('contact_score_history')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('workspace_id', '=', ws)
+      .executeTakeFirstOrThrow();
+    expect(Number(count)).toBe(20);
   });
 
   it('fails permanently for an unknown workspace', async () => {
