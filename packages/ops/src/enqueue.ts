@@ -113,49 +113,42 @@ export async function enqueueJob(
     .update(canonical({ q: req.queue, j: req.job, p: req.payload, d: req.delayMs, pr: req.priority }))
     .digest('hex');
   const jobId = randomUUID();
-  const claimed = await deps.db
-    .insertInto('idempotency_keys')
-    .values({
-      principal,
-      key: req.idempotencyKey,
-      request_hash: requestHash,
-      queue_name: req.queue,
-      job_name: req.job,
-      job_id: jobId,
-      workspace_id: workspaceId,
-    })
-    .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
-    .returning('job_id')
-    .executeTakeFirst();
-
-  if (!claimed) {
-    const first = await deps.db
+  const key = req.idempotencyKey;
+  // The key row is inserted in a transaction that stays open until the job is in Redis and its
+  // pending row is written. A concurrent request with the same key blocks on the unique index
+  // until then, and so always answers with a complete first task; if the first request fails,
+  // its row is rolled back and the waiting request enqueues instead.
+  return deps.db.transaction().execute(async (trx) => {
+    const claimed = await trx
+      .insertInto('idempotency_keys')
+      .values({
+        principal,
+        key,
+        request_hash: requestHash,
+        queue_name: req.queue,
+        job_name: req.job,
+        job_id: jobId,
+        workspace_id: workspaceId,
+      })
+      .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
+      .returning('job_id')
+      .executeTakeFirst();
+    if (claimed) {
+      // The job id is the one recorded with the key, so even a replayed add cannot create a twin.
+      const r = await add(jobId);
+      return { queue: req.queue, job: req.job, jobId: r.jobId, created: r.created };
+    }
+    const first = await trx
       .selectFrom('idempotency_keys')
       .selectAll()
       .where('principal', '=', principal)
-      .where('key', '=', req.idempotencyKey)
+      .where('key', '=', key)
       .executeTakeFirstOrThrow();
     if (first.request_hash !== requestHash) {
       throw conflict(
-        `idempotency key "${req.idempotencyKey}" was already used for a different request (job ${first.job_id} on ${first.queue_name}); use a new key`,
+        `idempotency key "${key}" was already used for a different request (job ${first.job_id} on ${first.queue_name}); use a new key`,
       );
     }
     return { queue: first.queue_name, job: first.job_name, jobId: first.job_id, created: false };
-  }
-
-  try {
-    // The job id is the one recorded with the key, so even a replayed add cannot create a twin.
-    const r = await add(jobId);
-    return { queue: req.queue, job: req.job, jobId: r.jobId, created: r.created };
-  } catch (error) {
-    // Nothing was enqueued: free the key so the caller can try again with it.
-    await deps.db
-      .deleteFrom('idempotency_keys')
-      .where('principal', '=', principal)
-      .where('key', '=', req.idempotencyKey)
-      .where('job_id', '=', jobId)
-      .execute()
-      .catch(() => {});
-    throw error;
-  }
+  });
 }

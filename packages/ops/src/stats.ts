@@ -48,10 +48,12 @@ export interface DashboardStats {
     p95DurationMs: number | null;
     costUsd: string;
   }[];
-  /** Cost per UTC day of executed_at, oldest first. */
+  /** Cost per UTC day of executed_at, every day of the window, oldest first. */
   costByDay: { day: string; costUsd: string; total: number }[];
-  /** Finished attempts per hour of completed_at over the window, oldest first. */
-  throughput: { hour: Date; completed: number; failed: number }[];
+  /** Size of a throughput bucket: hours for windows up to 48 hours, days beyond. */
+  throughputBucket: 'hour' | 'day';
+  /** Finished attempts per bucket of completed_at over the window (UTC), oldest first. */
+  throughput: { at: Date; completed: number; failed: number }[];
   /** Rows still `running` long after they started (not windowed). */
   stuck: {
     id: string;
@@ -103,6 +105,7 @@ export async function dashboardStats(
   if (f.status) windowed.push(sql`status = ${f.status}`);
   const where = (parts: RawBuilder<unknown>[]) => (parts.length ? sql.join(parts, sql` AND `) : sql`true`);
   const w = where(windowed);
+  const unit = f.hours <= 48 ? 'hour' : 'day';
 
   const [totals, byType, costByDay, throughput, stuck, failures] = await Promise.all([
     sql<Record<string, unknown>>`
@@ -125,18 +128,38 @@ export async function dashboardStats(
         coalesce(sum(cost_estimate_usd), 0)::numeric(14, 6)::text AS cost
       FROM autonomous_tasks WHERE ${w}
       GROUP BY task_type ORDER BY sum(cost_estimate_usd) DESC, task_type`.execute(db),
+    // Every day and every throughput bucket of the window is listed, zeros included, so the
+    // charts show gaps as gaps instead of squeezing the bars together.
     sql<Record<string, unknown>>`
-      SELECT to_char(executed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*) AS total,
-        coalesce(sum(cost_estimate_usd), 0)::numeric(14, 6)::text AS cost
-      FROM autonomous_tasks WHERE ${w}
-      GROUP BY 1 ORDER BY 1`.execute(db),
+      WITH days AS (
+        SELECT generate_series(
+          date_trunc('day', now() - make_interval(hours => ${f.hours}), 'UTC'),
+          date_trunc('day', now(), 'UTC'),
+          interval '1 day') AS day
+      ), agg AS (
+        SELECT date_trunc('day', executed_at, 'UTC') AS day, count(*) AS total,
+          coalesce(sum(cost_estimate_usd), 0) AS cost
+        FROM autonomous_tasks WHERE ${w} GROUP BY 1
+      )
+      SELECT to_char(d.day AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, coalesce(a.total, 0) AS total,
+        coalesce(a.cost, 0)::numeric(14, 6)::text AS cost
+      FROM days d LEFT JOIN agg a USING (day) ORDER BY d.day`.execute(db),
     sql<Record<string, unknown>>`
-      SELECT date_trunc('hour', completed_at) AS hour,
-        count(*) FILTER (WHERE status = 'completed') AS completed,
-        count(*) FILTER (WHERE status IN ('failed', 'partial_failure')) AS failed
-      FROM autonomous_tasks
-      WHERE ${where([...scope, sql`completed_at >= now() - make_interval(hours => ${f.hours})`])}
-      GROUP BY 1 ORDER BY 1`.execute(db),
+      WITH buckets AS (
+        SELECT generate_series(
+          date_trunc(${unit}, now() - make_interval(hours => ${f.hours}), 'UTC'),
+          date_trunc(${unit}, now(), 'UTC'),
+          ${`1 ${unit}`}::interval) AS bucket
+      ), agg AS (
+        SELECT date_trunc(${unit}, completed_at, 'UTC') AS bucket,
+          count(*) FILTER (WHERE status = 'completed') AS completed,
+          count(*) FILTER (WHERE status IN ('failed', 'partial_failure')) AS failed
+        FROM autonomous_tasks
+        WHERE ${where([...scope, sql`completed_at >= now() - make_interval(hours => ${f.hours})`])}
+        GROUP BY 1
+      )
+      SELECT b.bucket, coalesce(a.completed, 0) AS completed, coalesce(a.failed, 0) AS failed
+      FROM buckets b LEFT JOIN agg a USING (bucket) ORDER BY b.bucket`.execute(db),
     sql<Record<string, unknown>>`
       SELECT id, task_type, queue_name, job_id, executed_at, agent_name, workspace_id
       FROM autonomous_tasks
@@ -179,8 +202,9 @@ export async function dashboardStats(
       costUsd: String(r.cost),
     })),
     costByDay: costByDay.rows.map((r) => ({ day: String(r.day), costUsd: String(r.cost), total: Number(r.total) })),
+    throughputBucket: unit,
     throughput: throughput.rows.map((r) => ({
-      hour: r.hour as Date,
+      at: r.bucket as Date,
       completed: Number(r.completed),
       failed: Number(r.failed),
     })),

@@ -12,9 +12,14 @@ export interface Series {
   values: number[];
 }
 
-const W = 640;
+/** Drawing height; the width is the caller's (wide cards draw wider so text keeps its size). */
 const H = 200;
 const PAD = { left: 48, right: 8, top: 10, bottom: 36 };
+
+/** Charts keep a minimum drawn size (the box scrolls sideways on a phone) so text stays legible. */
+function chartClass(width: number): string {
+  return width > 640 ? 'chart chart-wide' : 'chart';
+}
 
 function niceMax(max: number): number {
   if (max <= 0) return 1;
@@ -31,8 +36,15 @@ function fmt(n: number): string {
 }
 
 /** Stacked vertical bars, one per label. */
-export function barChart(opts: { labels: string[]; series: Series[]; title: string; unit?: string }): Html {
+export function barChart(opts: {
+  labels: string[];
+  series: Series[];
+  title: string;
+  unit?: string;
+  width?: number;
+}): Html {
   const { labels, series, title } = opts;
+  const W = opts.width ?? 640;
   if (labels.length === 0) return raw(`<p class="empty">No data in this window.</p>`);
   const totals = labels.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0));
   const max = niceMax(Math.max(...totals));
@@ -74,7 +86,7 @@ export function barChart(opts: { labels: string[]; series: Series[]; title: stri
       ? `<div class="legend">${series.map((s) => `<span><i class="${esc(s.className)}"></i>${esc(s.name)}</span>`).join('')}</div>`
       : '';
   return raw(
-    `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}" preserveAspectRatio="xMidYMid meet">${parts.join('')}</svg>${legend}`,
+    `<div class="chart-box"><svg class="${chartClass(W)}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}" preserveAspectRatio="xMidYMid meet">${parts.join('')}</svg></div>${legend}`,
   );
 }
 
@@ -83,7 +95,9 @@ export function hbarChart(opts: {
   rows: { label: string; value: number; display: string }[];
   title: string;
   className: string;
+  width?: number;
 }): Html {
+  const W = opts.width ?? 640;
   if (opts.rows.length === 0) return raw(`<p class="empty">No data in this window.</p>`);
   const rowH = 26;
   const labelW = 190;
@@ -100,6 +114,6 @@ export function hbarChart(opts: {
     );
   });
   return raw(
-    `<svg class="chart" viewBox="0 0 ${W} ${h}" role="img" aria-label="${esc(opts.title)}" preserveAspectRatio="xMidYMid meet">${parts.join('')}</svg>`,
+    `<div class="chart-box"><svg class="${chartClass(W)}" viewBox="0 0 ${W} ${h}" role="img" aria-label="${esc(opts.title)}" preserveAspectRatio="xMidYMid meet">${parts.join('')}</svg></div>`,
   );
 }

@@ -42,7 +42,10 @@ function statusBadge(status: string): Html {
 export function renderContent(v: DashboardView): Html {
   const { stats: s } = v;
   const t = s.totals;
-  const hours = s.throughput.map((r) => `${r.hour.toISOString().slice(11, 13)}h`);
+  const perHour = s.throughputBucket === 'hour';
+  const buckets = s.throughput.map((r) =>
+    perHour ? `${r.at.toISOString().slice(11, 13)}h` : r.at.toISOString().slice(5, 10),
+  );
   return html`
   <section class="kpis" aria-label="Totals">
     ${kpi('total', 'Executions', count(t.total), t.total)}
@@ -56,10 +59,11 @@ export function renderContent(v: DashboardView): Html {
   </section>
 
   <section class="grid">
-    <article class="card wide"><h2>Throughput per hour</h2>
+    <article class="card wide"><h2>Throughput per ${perHour ? 'hour' : 'day'} (UTC)</h2>
       ${barChart({
-        title: 'Finished attempts per hour',
-        labels: hours,
+        title: perHour ? 'Finished attempts per hour' : 'Finished attempts per day',
+        width: 1200,
+        labels: buckets,
         series: [
           { name: 'completed', className: 'c-ok', values: s.throughput.map((r) => r.completed) },
           { name: 'failed', className: 'c-bad', values: s.throughput.map((r) => r.failed) },
@@ -82,15 +86,16 @@ export function renderContent(v: DashboardView): Html {
       })}
     </article>
     <article class="card wide"><h2>Queues</h2>
-      ${hbarChart({
+      <div class="queue-chart">${hbarChart({
         title: 'Jobs waiting per queue',
+        width: 1200,
         className: 'c-queue',
         rows: v.queues.map((q) => ({
           label: q.queue,
           value: q.waiting + q.prioritized + q.delayed,
           display: `${count(q.waiting + q.prioritized)} waiting · ${count(q.delayed)} delayed`,
         })),
-      })}
+      })}</div>
       <div class="table-wrap"><table data-testid="queues">
         <thead><tr><th>Queue</th><th>Waiting</th><th>Active</th><th>Delayed</th><th>Failed</th><th>Oldest waiting</th></tr></thead>
         <tbody>${v.queues.map(
