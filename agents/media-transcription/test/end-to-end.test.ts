@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProducer, createRedis, type Producer } from '@fleet/queues';
+import { auditJobId, createProducer, createRedis, type Producer } from '@fleet/queues';
 import { publishCancel, type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,7 +149,8 @@ describe('media-transcription agent end to end', () => {
   it('fails a job whose payload has a bad media_file_id, naming the field, without running it', async () => {
     // Added with BullMQ directly, as a non-TypeScript producer would: the client would refuse it.
     const job = await agent.queue.add('media_transcription', { workspace_id: workspaceId, media_file_id: '42' });
-    const rows = await terminalRows(job.id!, 'failed');
+    // Auto-numbered ids are recorded with the job's creation time (see auditJobId).
+    const rows = await terminalRows(auditJobId(job.id!, job.timestamp), 'failed');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.error_message).toMatch(/media_file_id/);
     expect(rows[0]!.error_message).toMatch(/must be a UUID/);

@@ -1,3 +1,4 @@
+export { auditJobId, parseAuditJobId } from './audit-id.ts';
 export {
   type Catalog,
   catalog,

@@ -4,6 +4,7 @@ import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
+import { auditJobId } from './audit-id.ts';
 import { catalog, type JobName, type PayloadInput, type QueueName } from './catalog.ts';
 import { createRedis } from './connection.ts';
 import { validatePayload } from './validate.ts';
@@ -117,6 +118,11 @@ export function createProducer(options: ProducerOptions): Producer {
     // Without deduplication the id is ours, so the pending row can exist before the job can run.
     const pendingFirst = writePending && !opts.deduplicationId && !opts.jobId;
     if (pendingFirst) await logger!.pending(start);
+    if (opts.jobId) {
+      // BullMQ ignores an add whose id exists and hands back a local copy that looks new.
+      const existing = await q.getJob(opts.jobId);
+      if (existing) return { queue: name, jobName: existing.name, jobId: opts.jobId, created: false };
+    }
     let job: Awaited<ReturnType<Queue['add']>>;
     try {
       job = await q.add(jobName, data, jobOptions);
@@ -129,7 +135,9 @@ export function createProducer(options: ProducerOptions): Producer {
       throw error;
     }
     const created = job.id === jobId && (job.timestamp ?? 0) >= start.executedAt.getTime() - 1_000;
-    if (writePending && !pendingFirst && created) await logger!.pending(start);
+    if (writePending && !pendingFirst && created) {
+      await logger!.pending({ ...start, jobId: auditJobId(jobId, job.timestamp) });
+    }
     return { queue: name, jobName, jobId: job.id ?? jobId, created };
   }
 

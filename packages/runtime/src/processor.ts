@@ -1,5 +1,12 @@
 import type { Database, JsonObject, TaskType } from '@fleet/db';
-import { catalog, PayloadValidationError, type QueueName, UnknownJobError, validatePayload } from '@fleet/queues';
+import {
+  auditJobId,
+  catalog,
+  PayloadValidationError,
+  type QueueName,
+  UnknownJobError,
+  validatePayload,
+} from '@fleet/queues';
 import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart } from '@fleet/task-logger';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Kysely } from 'kysely';
@@ -58,7 +65,7 @@ export function taskStart(job: Job, agentName: string, taskType: TaskType, scrub
   const trigger = typeof data.triggered_by === 'string' ? data.triggered_by : job.repeatJobKey ? 'cron' : 'api';
   return {
     queueName: job.queueName,
-    jobId: String(job.id),
+    jobId: auditJobId(String(job.id), job.timestamp),
     attempt: Math.max(1, job.attemptsStarted),
     workspaceId: ws,
     taskType,
@@ -85,11 +92,10 @@ export function createProcessor(p: ProcessorDeps) {
     const def = Object.hasOwn(jobs, job.name) ? jobs[job.name] : undefined;
     const start = taskStart(job, agent.name, def?.taskType ?? fallbackType, scrub);
     const log = p.log.child({
-      jobId: start.jobId,
+      jobId: job.id,
       queue: start.queueName,
       job: job.name,
       workspaceId: start.workspaceId,
-      agent: agent.name,
       attempt: start.attempt,
     });
     metrics.active.inc({ queue: agent.queue });

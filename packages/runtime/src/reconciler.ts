@@ -1,4 +1,5 @@
 import type { Database, TaskType } from '@fleet/db';
+import { auditJobId, parseAuditJobId } from '@fleet/queues';
 import type { TaskLogger, TaskStart } from '@fleet/task-logger';
 import type { Job, Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
@@ -67,7 +68,10 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     for (const row of rows) {
       const jobId = row.job_id!;
       const attempt = row.attempt!;
-      const job = await o.queue.getJob(jobId);
+      const ref = parseAuditJobId(jobId);
+      const found = await o.queue.getJob(ref.jobId);
+      // Same id, different job (ids restart after Redis data loss): the row's job is gone.
+      const job = found && (ref.timestamp === null || found.timestamp === ref.timestamp) ? found : undefined;
       const start: TaskStart = {
         queueName: o.queue.name,
         jobId,
@@ -114,13 +118,13 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     if (jobs.length === 0) return 0;
     const { rows } = await sql<{ job_id: string; attempt: number }>`
       SELECT job_id, attempt FROM autonomous_tasks
-      WHERE queue_name = ${o.queue.name} AND job_id = ANY(${jobs.map((j) => String(j.id))}::text[])
+      WHERE queue_name = ${o.queue.name} AND job_id = ANY(${jobs.map((j) => auditJobId(String(j.id), j.timestamp))}::text[])
     `.execute(o.db);
     const have = new Set(rows.map((r) => `${r.job_id}#${r.attempt}`));
     const writes: Promise<void>[] = [];
     for (const job of jobs) {
       for (let attempt = 1; attempt <= job.attemptsStarted; attempt++) {
-        if (have.has(`${job.id}#${attempt}`)) continue;
+        if (have.has(`${auditJobId(String(job.id), job.timestamp)}#${attempt}`)) continue;
         const reason = attempt === job.attemptsStarted && job.failedReason ? `; BullMQ: ${job.failedReason}` : '';
         writes.push(
           o.taskLogger.finish(startFor(job, attempt), { status: 'failed', errorMessage: `${LOST}${reason}` }),

@@ -1,4 +1,4 @@
-import { createProducer, PayloadValidationError, type Producer } from '@fleet/queues';
+import { auditJobId, createProducer, PayloadValidationError, type Producer } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,7 +103,7 @@ describe('hostile payloads', () => {
       .where(
         'job_id',
         'in',
-        all.map((j) => j.id!),
+        all.map((j) => auditJobId(j.id!, j.timestamp)),
       )
       .execute();
     expect(rows).toHaveLength(all.length);
@@ -114,9 +114,9 @@ describe('hostile payloads', () => {
         /^(Invalid payload for maintenance_queue\/data_cleanup: |Unknown job "format_disk")/,
       );
     }
-    const blob = rows.find((x) => x.job_id === 'bad-a-2-MB-blob')!;
+    const blob = rows.find((x) => x.job_id!.startsWith('bad-a-2-MB-blob@'))!;
     expect(blob.input_data).toMatchObject({ truncated: true, keys: ['blob'] });
-    expect(rows.find((x) => x.job_id === 'bad-a-non-UUID-workspace-id')!.workspace_id).toBeNull();
+    expect(rows.find((x) => x.job_id!.startsWith('bad-a-non-UUID-workspace-id@'))!.workspace_id).toBeNull();
     expect(handled).toBe(0);
 
     // The worker is still up and serving.

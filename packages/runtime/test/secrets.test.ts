@@ -58,10 +58,15 @@ beforeAll(async () => {
       }
       if (mode === 3) {
         ctx.log.info({ apiKey: CANARY_ENV, note: `token=${CANARY_ENV}` }, 'calling provider');
-        return { output: { access_token: CANARY_ENV, via: `https://user:${CANARY_URL_PASSWORD}@api.example/v1` } };
+        return {
+          output: { access_token: CANARY_ENV, via: `https://user:${CANARY_URL_PASSWORD}@api.example/v1` } as Record<
+            string,
+            string
+          >,
+        };
       }
       await sleep(1);
-      return { output: {} };
+      return { output: { none: null } };
     }),
     {
       env: agentEnv(dbUrl.toString(), r.url, r.prefix, { LOG_LEVEL: 'debug', ANTHROPIC_API_KEY: CANARY_ENV }),

@@ -30,6 +30,12 @@ export interface TaskLoggerOptions {
   runningDelayMs?: number;
   /** Most rows per statement; a larger backlog is written in several statements. */
   maxBatchRows?: number;
+  /**
+   * Statements in flight at once. With one, a write queued just after a statement left waits
+   * for it to return before its own can go (two round trips); with two, it goes at once while
+   * batches still grow under load. Each needs its own connection.
+   */
+  maxConcurrentWrites?: number;
 }
 
 export interface TaskLoggerStats {
@@ -83,10 +89,11 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
   const log = options.log ?? noopLog;
   const runningDelayMs = options.runningDelayMs ?? 250;
   const maxBatchRows = options.maxBatchRows ?? 1_000;
+  const maxConcurrent = Math.max(1, options.maxConcurrentWrites ?? 2);
 
   const queue = new Map<string, Entry>();
   let urgent = 0;
-  let inFlight: Promise<void> | null = null;
+  const inFlight = new Set<Promise<void>>();
   let immediate: NodeJS.Immediate | null = null;
   let timer: NodeJS.Timeout | null = null;
   let timerAt = 0;
@@ -113,7 +120,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
 
   /** Arranges the next flush: at once when someone waits, at the next due time otherwise. */
   function schedule(): void {
-    if (inFlight || queue.size === 0) return;
+    if (inFlight.size >= maxConcurrent || queue.size === 0) return;
     if (urgent > 0) {
       // setImmediate lets every write issued in the current tick join the same statement.
       immediate ??= setImmediate(() => {
@@ -155,17 +162,20 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
   }
 
   async function run(all = false): Promise<void> {
-    if (inFlight) return inFlight;
+    if (inFlight.size >= maxConcurrent) return Promise.race(inFlight);
     const batch = takeBatch(all);
     if (batch.length === 0) {
       schedule();
       return;
     }
-    inFlight = write(batch).finally(() => {
-      inFlight = null;
+    // Several statements may touch the same attempt at once; the upsert's rank rule makes their
+    // order irrelevant (a lower status never overwrites a higher one).
+    const p: Promise<void> = write(batch).finally(() => {
+      inFlight.delete(p);
       schedule();
     });
-    return inFlight;
+    inFlight.add(p);
+    return p;
   }
 
   async function write(batch: Entry[]): Promise<void> {
@@ -284,9 +294,9 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
         clearImmediate(immediate);
         immediate = null;
       }
-      while (queue.size > 0 || inFlight) {
-        if (inFlight) await inFlight.catch(() => {});
-        else await run(true);
+      while (queue.size > 0 || inFlight.size > 0) {
+        if (queue.size > 0 && inFlight.size < maxConcurrent) await run(true);
+        else await Promise.race(inFlight).catch(() => {});
       }
     },
     async close() {

@@ -1,0 +1,159 @@
+/**
+ * Audit overhead: the same no-op workload through raw BullMQ (no audit) and through the fleet
+ * runtime (validation + full audit rows), alternating rounds in one run, on the same Redis and
+ * Postgres. Reports jobs/s per round, medians and the ratio.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 \
+ *     npx tsx bench/audit-overhead.ts [--jobs 20000] [--concurrency 50] [--rounds 3]
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { createDb, migrateToLatest } from '@fleet/db';
+import { createRedis } from '@fleet/queues';
+import { defineAgent, startAgent } from '@fleet/runtime';
+import { Queue, Worker } from 'bullmq';
+import { sql } from 'kysely';
+import pg from 'pg';
+
+const { values } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const JOBS = Number(values.jobs);
+const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Number(values.rounds);
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function admin(text: string) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+const dbName = `fleet_bench_${randomUUID().slice(0, 8)}`;
+await admin(`CREATE DATABASE ${dbName}`);
+const dbUrl = new URL(adminUrl);
+dbUrl.pathname = `/${dbName}`;
+const db = createDb(dbUrl.toString(), { max: 2 });
+await migrateToLatest(db);
+const ws = await sql<{ id: string }>`
+  WITH o AS (INSERT INTO organizations (name) VALUES ('bench') RETURNING id)
+  INSERT INTO workspaces (org_id, name) SELECT id, 'bench' FROM o RETURNING id`.execute(db);
+const workspaceId = ws.rows[0]!.id;
+
+async function fill(prefix: string): Promise<Queue> {
+  const queue = new Queue('maintenance_queue', { connection: createRedis(redisUrl, 'producer'), prefix });
+  for (let i = 0; i < JOBS; i += 1000) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, JOBS - i) }, () => ({
+        name: 'system_health_check',
+        data: { workspace_id: workspaceId },
+        opts: { removeOnComplete: true, removeOnFail: true, attempts: 3 },
+      })),
+    );
+  }
+  return queue;
+}
+
+async function drain(queue: Queue): Promise<void> {
+  for (;;) {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    if (Object.values(counts).every((n) => n === 0)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function clean(queue: Queue) {
+  await queue.obliterate({ force: true });
+  await queue.close();
+}
+
+async function rawRound(): Promise<number> {
+  const prefix = `{bench-raw-${randomUUID().slice(0, 6)}}`;
+  const queue = await fill(prefix);
+  const start = performance.now();
+  const worker = new Worker('maintenance_queue', async () => ({}), {
+    connection: createRedis(redisUrl, 'worker'),
+    prefix,
+    concurrency: CONCURRENCY,
+  });
+  await drain(queue);
+  const seconds = (performance.now() - start) / 1000;
+  await worker.close();
+  await clean(queue);
+  return JOBS / seconds;
+}
+
+const noop = defineAgent({
+  name: 'bench',
+  queue: 'maintenance_queue',
+  concurrency: CONCURRENCY,
+  handlers: {
+    system_health_check: async () => ({ output: {} }),
+    data_cleanup: async () => ({ output: {} }),
+  },
+});
+
+async function auditedRound(): Promise<number> {
+  const prefix = `{bench-rt-${randomUUID().slice(0, 6)}}`;
+  const queue = await fill(prefix);
+  console.error("filled", await queue.getJobCounts());
+  const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM autonomous_tasks`.execute(db);
+  const start = performance.now();
+  const agent = await startAgent(noop, {
+    env: {
+      DATABASE_URL: dbUrl.toString(),
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      HTTP_PORT: '0',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+      LOG_PRETTY: 'false',
+      METRICS_PROCESS: 'false',
+    },
+  });
+  await drain(queue);
+  const seconds = (performance.now() - start) / 1000;
+  console.error('drained', await queue.getJobCounts());
+  await agent.close();
+  const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM autonomous_tasks`.execute(db);
+  if (after.rows[0]!.n - before.rows[0]!.n !== JOBS) {
+    throw new Error(`expected ${JOBS} audit rows, got ${after.rows[0]!.n - before.rows[0]!.n}`);
+  }
+  await clean(queue);
+  return JOBS / seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const raw: number[] = [];
+const audited: number[] = [];
+try {
+  for (let round = 1; round <= ROUNDS; round++) {
+    raw.push(await rawRound());
+    audited.push(await auditedRound());
+    console.log(
+      `round ${round}: raw ${raw.at(-1)!.toFixed(0)} jobs/s, audited ${audited.at(-1)!.toFixed(0)} jobs/s, ratio ${(audited.at(-1)! / raw.at(-1)!).toFixed(2)}`,
+    );
+  }
+  console.log(
+    JSON.stringify({
+      jobs: JOBS,
+      concurrency: CONCURRENCY,
+      rounds: ROUNDS,
+      rawJobsPerSec: Math.round(median(raw)),
+      auditedJobsPerSec: Math.round(median(audited)),
+      ratio: Number((median(audited) / median(raw)).toFixed(3)),
+    }),
+  );
+} finally {
+  await db.destroy();
+  await admin(`DROP DATABASE ${dbName} WITH (FORCE)`);
+}
+process.exit(0);

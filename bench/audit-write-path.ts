@@ -1,0 +1,105 @@
+/**
+ * Cost of the audit write path in Postgres alone: the same batched upserts (what the task logger
+ * sends) into autonomous_tasks as migrated, and into a copy without the indexes no query uses.
+ * Alternating rounds; rows/s per variant and the ratio.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-write-path.ts [--rows 40000] [--batch 50]
+ */
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { createDb, migrateToLatest } from '@fleet/db';
+import { upsertRows } from '@fleet/task-logger';
+import { sql } from 'kysely';
+import pg from 'pg';
+
+const { values } = parseArgs({
+  options: { rows: { type: 'string', default: '40000' }, batch: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } },
+});
+const ROWS = Number(values.rows);
+const BATCH = Number(values.batch);
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function admin(text: string) {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(text);
+  } finally {
+    await c.end();
+  }
+}
+
+async function makeDb(name: string) {
+  await admin(`CREATE DATABASE ${name}`);
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const db = createDb(u.toString(), { max: 2 });
+  await migrateToLatest(db);
+  return db;
+}
+
+const suffix = randomUUID().slice(0, 6);
+const full = await makeDb(`fleet_wp_full_${suffix}`);
+const slim = await makeDb(`fleet_wp_slim_${suffix}`);
+const unused = [
+  'idx_autonomous_tasks_workspace_id',
+  'idx_autonomous_tasks_task_type',
+  'idx_autonomous_tasks_status',
+  'idx_autonomous_tasks_output_data',
+];
+for (const idx of unused) await sql.raw(`DROP INDEX IF EXISTS ${idx}`).execute(slim);
+
+async function workspace(db: typeof full) {
+  const r = await sql<{ id: string }>`
+    WITH o AS (INSERT INTO organizations (name) VALUES ('b') RETURNING id)
+    INSERT INTO workspaces (org_id, name) SELECT id, 'b' FROM o RETURNING id`.execute(db);
+  return r.rows[0]!.id;
+}
+const wsFull = await workspace(full);
+const wsSlim = await workspace(slim);
+
+async function round(db: typeof full, ws: string): Promise<number> {
+  const start = performance.now();
+  const now = new Date();
+  for (let i = 0; i < ROWS; i += BATCH) {
+    await upsertRows(
+      db,
+      Array.from({ length: BATCH }, (_, k) => ({
+        key: { queueName: 'bench_queue', jobId: randomUUID(), attempt: 1 },
+        status: k % 10 === 0 ? ('failed' as const) : ('completed' as const),
+        workspaceId: ws,
+        taskType: 'lead_scoring_batch' as const,
+        agentName: 'bench',
+        triggeredBy: 'api',
+        inputData: `{"workspace_id":"${ws}","i":${i + k}}`,
+        outputData: '{"contacts_scored":10,"tier_changes":2}',
+        errorMessage: k % 10 === 0 ? 'boom' : null,
+        executedAt: now,
+        completedAt: new Date(),
+        costUsd: '0.001000',
+      })),
+    );
+  }
+  return ROWS / ((performance.now() - start) / 1000);
+}
+
+const results: Record<string, number[]> = { full: [], slim: [] };
+for (let r = 0; r < Number(values.rounds); r++) {
+  results.full!.push(await round(full, wsFull));
+  results.slim!.push(await round(slim, wsSlim));
+  console.log(`round ${r + 1}: all indexes ${results.full!.at(-1)!.toFixed(0)} rows/s, without unused ${results.slim!.at(-1)!.toFixed(0)} rows/s`);
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(
+  JSON.stringify({
+    rowsPerRound: ROWS,
+    batch: BATCH,
+    allIndexesRowsPerSec: Math.round(median(results.full!)),
+    withoutUnusedRowsPerSec: Math.round(median(results.slim!)),
+    speedup: Number((median(results.slim!) / median(results.full!)).toFixed(2)),
+  }),
+);
+await full.destroy();
+await slim.destroy();
+await admin(`DROP DATABASE fleet_wp_full_${suffix} WITH (FORCE)`);
+await admin(`DROP DATABASE fleet_wp_slim_${suffix} WITH (FORCE)`);
