@@ -12,7 +12,6 @@ try {
   throw error;
 }
 
-const grace = Number(process.env.SHUTDOWN_GRACE_MS ?? 10_000);
 let stopping = false;
 function stop(signal: string): void {
   if (stopping) {
@@ -24,7 +23,7 @@ function stop(signal: string): void {
   const force = setTimeout(() => {
     running.log.error('grace period over: exiting');
     process.exit(1);
-  }, grace);
+  }, running.shutdownGraceMs);
   force.unref();
   running.close().then(
     () => process.exit(0),

@@ -13,6 +13,8 @@ export interface RunningControlPlane {
   url: string;
   port: number;
   log: Logger;
+  /** SHUTDOWN_GRACE_MS: how long main.ts lets close() run before forcing exit. */
+  shutdownGraceMs: number;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export async function startControlPlane(
     url: `http://${host}:${port}`,
     port,
     log,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     async close() {
       if (closed) return;
       closed = true;
