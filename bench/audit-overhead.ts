@@ -105,7 +105,6 @@ const noop = defineAgent({
 async function auditedRound(): Promise<number> {
   const prefix = `{bench-rt-${randomUUID().slice(0, 6)}}`;
   const queue = await fill(prefix);
-  console.error("filled", await queue.getJobCounts());
   const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM autonomous_tasks`.execute(db);
   const start = performance.now();
   const agent = await startAgent(noop, {
@@ -121,7 +120,6 @@ async function auditedRound(): Promise<number> {
   });
   await drain(queue);
   const seconds = (performance.now() - start) / 1000;
-  console.error('drained', await queue.getJobCounts());
   await agent.close();
   const after = await sql<{ n: number }>`SELECT count(*)::int AS n FROM autonomous_tasks`.execute(db);
   if (after.rows[0]!.n - before.rows[0]!.n !== JOBS) {

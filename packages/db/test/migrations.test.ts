@@ -192,7 +192,7 @@ describe('migrateToLatest on an empty database', () => {
       indexes: expect.arrayContaining([
         'autonomous_tasks_pkey',
         'idx_autonomous_tasks_executed_at',
-        'idx_autonomous_tasks_output_data',
+        'idx_autonomous_tasks_workspace_type_executed',
         'uq_autonomous_tasks_job_attempt',
       ]),
     });
