@@ -41,6 +41,7 @@ export async function startControlPlane(
     prefix: env.QUEUE_PREFIX,
     poolMax: env.DB_POOL_MAX,
     applicationName: 'fleet-control-plane',
+    queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
   });
   const rateLimitRedis = createRedis(env.REDIS_URL, 'producer');
   let app: FastifyInstance;

@@ -24,6 +24,8 @@ export interface OpenOpsOptions {
   /** Postgres pool size (default 5). */
   poolMax?: number;
   applicationName?: string;
+  /** Client-side cap on one Postgres round trip (default 15 s). */
+  queryTimeoutMs?: number;
 }
 
 /** Opens every connection the operations need. `close()` flushes the audit writer and closes all. */
@@ -31,7 +33,7 @@ export function openOps(options: OpenOpsOptions): OpsDeps & { close(): Promise<v
   const db = createDb(options.databaseUrl, {
     max: options.poolMax ?? 5,
     applicationName: options.applicationName ?? 'fleet-ops',
-    queryTimeoutMillis: 15_000,
+    queryTimeoutMillis: options.queryTimeoutMs ?? 15_000,
   });
   const producer = createProducer({ redisUrl: options.redisUrl, prefix: options.prefix, db });
   const redis = createRedis(options.redisUrl, 'producer');
