@@ -60,5 +60,10 @@ Exit code 4 when the task has already finished.`,
         signalled: `asked the worker running job ${result.jobId} to abort (${'receivers' in result ? result.receivers : 0} process(es) listening)`,
       }[result.action];
       c.io.stdout(`${message}\n`);
+      if (result.action === 'signalled' && result.receivers === 0) {
+        c.io.stderr(
+          'warning: no worker process is listening; the job keeps running until its worker reconnects or it finishes\n',
+        );
+      }
     });
 }
