@@ -144,6 +144,13 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'Agent fleet queues' } },
   });
+  // bull-board's page links Google Fonts; this service runs on private networks and loads
+  // nothing from outside, so the link is dropped (the UI falls back to system fonts).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (typeof payload !== 'string' || !pathOf(request).startsWith('/admin/queues')) return payload;
+    if (!String(reply.getHeader('content-type') ?? '').includes('text/html')) return payload;
+    return payload.replace(/<link[^>]*\/\/fonts\.(googleapis|gstatic)\.com[^>]*>/g, '');
+  });
   await app.register(board.registerPlugin(), { prefix: '/admin/queues' });
 
   return app;

@@ -59,6 +59,11 @@ describe('authentication', () => {
     const board = await call('GET', '/admin/queues/api/queues');
     expect(board.status).toBe(200);
     expect(board.body.queues.map((q: { name: string }) => q.name)).toContain('analytics_queue');
+    const ui = await call('GET', '/admin/queues/', { headers: { accept: 'text/html' } });
+    expect(ui.status).toBe(200);
+    expect(ui.text).toContain('__UI_CONFIG__');
+    // Nothing is loaded from outside the service.
+    expect(ui.text).not.toMatch(/(href|src)="https?:\/\//);
     const page = await call('GET', '/admin/queues/', { key: null, headers: { accept: 'text/html' } });
     expect(page.status).toBe(302);
     expect(page.headers.get('location')).toBe('/dashboard/login');
