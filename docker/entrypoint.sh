@@ -21,7 +21,7 @@ usage() {
   echo "agents in this image: $(ls agents 2>/dev/null | tr '\n' ' ')" >&2
 }
 
-# TypeScript runs as it is, through tsx (see docker/README.md: why no build step).
+# TypeScript runs as it is, through tsx (docker/Dockerfile explains why there is no build step).
 run_ts() {
   exec "$NODE" --enable-source-maps --import tsx "$@"
 }
