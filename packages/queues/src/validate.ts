@@ -72,11 +72,18 @@ function jsonBytes(data: unknown): number | undefined {
  * Validates `data` for `queue`/`job` and returns the parsed payload (defaults applied).
  * Throws UnknownJobError or PayloadValidationError.
  */
-export function validatePayload(queue: string, job: string, data: unknown): { def: JobDefinition; payload: unknown } {
+export function validatePayload(
+  queue: string,
+  job: string,
+  data: unknown,
+  /** The payload's JSON size when the caller already measured it (bytes, or an upper bound). */
+  knownBytes?: number,
+): { def: JobDefinition; payload: unknown } {
   const def = findJob(queue, job);
   if (!def || !isQueueName(queue)) throw new UnknownJobError(queue, job);
   const limit = catalog[queue].maxPayloadBytes;
-  const bytes = jsonBytes(data);
+  const bytes =
+    knownBytes !== undefined && Number.isFinite(knownBytes) && knownBytes <= limit ? knownBytes : jsonBytes(data);
   if (bytes === undefined) {
     throw new PayloadValidationError(queue, job, [{ field: '(payload)', message: 'is not JSON-serialisable' }]);
   }

@@ -29,7 +29,8 @@ export interface HandlerContext<Deps = unknown> {
  * `status: 'failed'` records a definitive failure that is not retried (throw to retry instead).
  */
 export interface HandlerResult {
-  output?: JsonObject;
+  /** Any JSON-serialisable object (undefined properties are dropped, as JSON does). */
+  output?: { [key: string]: unknown };
   costUsd?: number;
   status?: 'completed' | 'partial_failure' | 'failed';
   /** Summary stored in error_message for partial_failure / failed. */

@@ -34,19 +34,32 @@ export interface ProcessorDeps {
 const MAX_INPUT_BYTES = 64 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The payload as stored in input_data: scrubbed of secrets, and summarised when huge. */
-export function inputSnapshot(data: unknown, scrub: Scrubber): JsonObject {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) return { payload: describe(data) };
+/**
+ * The payload as stored in input_data: scrubbed of secrets, and summarised when huge. The JSON
+ * text is computed once and handed on, so the common payload (small, nothing to scrub) costs one
+ * JSON.stringify for validation and the audit row together.
+ */
+export function inputSnapshot(data: unknown, scrub: Scrubber): { value: JsonObject; json: string; bytes: number } {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    const value = { payload: describe(data) };
+    return { value, json: JSON.stringify(value), bytes: 0 };
+  }
   let text: string;
   try {
     text = JSON.stringify(data);
   } catch {
-    return { payload: 'not JSON-serialisable' };
+    const value = { payload: 'not JSON-serialisable' };
+    return { value, json: JSON.stringify(value), bytes: Number.POSITIVE_INFINITY };
   }
-  if (Buffer.byteLength(text) > MAX_INPUT_BYTES) {
-    return { truncated: true, bytes: Buffer.byteLength(text), keys: Object.keys(data).slice(0, 50) };
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: measure exactly only when it could matter.
+  const bytes = text.length * 3 <= MAX_INPUT_BYTES ? text.length : Buffer.byteLength(text);
+  if (bytes > MAX_INPUT_BYTES) {
+    const value = { truncated: true, bytes: Buffer.byteLength(text), keys: Object.keys(data).slice(0, 50) };
+    return { value, json: JSON.stringify(value), bytes };
   }
-  return scrub(JSON.parse(text) as JsonObject);
+  if (!scrub.mayContainSecrets(text)) return { value: data as JsonObject, json: text, bytes };
+  const value = scrub(JSON.parse(text) as JsonObject);
+  return { value, json: JSON.stringify(value), bytes };
 }
 
 function describe(value: unknown): string {
@@ -59,10 +72,16 @@ function errorText(error: unknown): string {
 }
 
 /** The attempt's identity and inputs, known before validation (so even bad jobs get a row). */
-export function taskStart(job: Job, agentName: string, taskType: TaskType, scrub: Scrubber): TaskStart {
+export function taskStart(
+  job: Job,
+  agentName: string,
+  taskType: TaskType,
+  scrub: Scrubber,
+): TaskStart & { payloadBytes: number } {
   const data = (job.data ?? {}) as Record<string, unknown>;
   const ws = typeof data.workspace_id === 'string' && UUID.test(data.workspace_id) ? data.workspace_id : null;
   const trigger = typeof data.triggered_by === 'string' ? data.triggered_by : job.repeatJobKey ? 'cron' : 'api';
+  const input = inputSnapshot(job.data, scrub);
   return {
     queueName: job.queueName,
     jobId: auditJobId(String(job.id), job.timestamp),
@@ -71,7 +90,9 @@ export function taskStart(job: Job, agentName: string, taskType: TaskType, scrub
     taskType,
     agentName,
     triggeredBy: trigger.slice(0, 32),
-    inputData: inputSnapshot(job.data, scrub),
+    inputData: input.value,
+    inputJson: input.json,
+    payloadBytes: input.bytes,
     executedAt: new Date(job.processedOn ?? Date.now()),
   };
 }
@@ -121,7 +142,7 @@ export function createProcessor(p: ProcessorDeps) {
       let payload: unknown;
       try {
         if (!def) throw new UnknownJobError(agent.queue, job.name);
-        payload = validatePayload(agent.queue, job.name, job.data).payload;
+        payload = validatePayload(agent.queue, job.name, job.data, start.payloadBytes).payload;
       } catch (error) {
         if (!(error instanceof PayloadValidationError || error instanceof UnknownJobError)) throw error;
         log.warn({ problems: (error as PayloadValidationError).problems }, 'job rejected: invalid payload');
@@ -156,7 +177,7 @@ export function createProcessor(p: ProcessorDeps) {
       const status = result.status ?? 'completed';
       await finish({
         status,
-        outputData: scrub(result.output ?? {}),
+        outputData: scrub((result.output ?? {}) as JsonObject),
         costUsd: result.costUsd,
         errorMessage: result.error ?? null,
       });

@@ -10,7 +10,11 @@ const SECRET_KEY =
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]+):([^\s@/]+)@/gi;
 export const REDACTED = '[redacted]';
 
-export type Scrubber = <T>(value: T) => T;
+export interface Scrubber {
+  <T>(value: T): T;
+  /** False when `json` cannot contain anything to scrub (a cheap test on serialised text). */
+  mayContainSecrets(json: string): boolean;
+}
 
 /** Env variables whose values are secrets or contain them. */
 export function secretValuesFromEnv(env: NodeJS.ProcessEnv): string[] {
@@ -55,5 +59,8 @@ export function createScrubber(secrets: string[] = []): Scrubber {
     }
     return out;
   };
-  return <T>(value: T) => walk(value, 0) as T;
+  const hint = new RegExp(`${SECRET_KEY.source}|://`, 'i');
+  const scrubber = (<T>(value: T) => walk(value, 0) as T) as Scrubber;
+  scrubber.mayContainSecrets = (json) => hint.test(json) || secrets.some((secret) => json.includes(secret));
+  return scrubber;
 }

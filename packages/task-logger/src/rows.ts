@@ -16,6 +16,8 @@ export interface TaskStart extends TaskKey {
   /** cron, api, system, manual, retry */
   triggeredBy: string;
   inputData: JsonObject;
+  /** inputData already serialised (saves a JSON.stringify per write when the caller has it). */
+  inputJson?: string;
   /** When the attempt started (for a pending row: when it was queued). */
   executedAt: Date;
 }
@@ -111,7 +113,8 @@ export function startRow(start: TaskStart, status: TaskStatus): RowState {
     taskType: start.taskType,
     agentName: start.agentName,
     triggeredBy: start.triggeredBy,
-    inputData: toJson(start.inputData, 'inputData'),
+    inputData:
+      start.inputJson && !start.inputJson.includes('\\u0000') ? start.inputJson : toJson(start.inputData, 'inputData'),
     outputData: '{}',
     errorMessage: null,
     executedAt: start.executedAt,
