@@ -69,6 +69,17 @@ describe('authentication', () => {
     expect(page.headers.get('location')).toBe('/dashboard/login');
   });
 
+  it('lets the admin promote a delayed job through bull-board, and no one else', async () => {
+    const r = await call('POST', '/v1/jobs/analytics_queue/daily_analytics_rollup', { body: rollup(wsA) });
+    const promote = `/admin/queues/api/queues/analytics_queue/${r.body.job_id}/promote`;
+    expect((await call('PUT', promote, { key: keyA })).status).toBe(403);
+    expect((await call('PUT', promote, { key: null })).status).toBe(401);
+    expect((await call('GET', `/v1/tasks/${r.body.job_id}`)).body.job.state).toBe('delayed');
+    const done = await call('PUT', promote);
+    expect(done.status).toBe(204);
+    expect((await call('GET', `/v1/tasks/${r.body.job_id}`)).body.job.state).toBe('waiting');
+  });
+
   it('stops answering to a revoked key', async () => {
     const k = await call('POST', '/v1/api-keys', { body: { name: 'temp', workspace_ids: [wsA] } });
     expect((await call('GET', '/v1/tasks', { key: k.body.key })).status).toBe(200);

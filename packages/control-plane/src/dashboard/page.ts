@@ -97,7 +97,7 @@ export function renderContent(v: DashboardView): Html {
         })),
       })}</div>
       <div class="table-wrap"><table data-testid="queues">
-        <thead><tr><th>Queue</th><th>Waiting</th><th>Active</th><th>Delayed</th><th>Failed</th><th>Oldest waiting</th></tr></thead>
+        <thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Active</th><th class="num">Delayed</th><th class="num">Failed</th><th class="num">Oldest waiting</th></tr></thead>
         <tbody>${v.queues.map(
           (
             q,
@@ -110,7 +110,7 @@ export function renderContent(v: DashboardView): Html {
 
   <section class="card"><h2>By task type</h2>
     <div class="table-wrap"><table data-testid="by-type">
-      <thead><tr><th>Task type</th><th>Runs</th><th>Completed</th><th>Failed</th><th>Success</th><th>Avg</th><th>p95</th><th>Cost</th></tr></thead>
+      <thead><tr><th>Task type</th><th class="num">Runs</th><th class="num">Completed</th><th class="num">Failed</th><th class="num">Success</th><th class="num">Avg</th><th class="num">p95</th><th class="num">Cost</th></tr></thead>
       <tbody>${s.byType.map(
         (
           r,
@@ -147,7 +147,7 @@ export function renderContent(v: DashboardView): Html {
 
   <section class="card"><h2>Recent executions</h2>
     <div class="table-wrap"><table data-testid="recent">
-      <thead><tr><th>Started</th><th>Task type</th><th>Status</th><th>Duration</th><th>Cost</th><th>Agent</th><th>Job</th><th>Attempt</th></tr></thead>
+      <thead><tr><th>Started</th><th>Task type</th><th>Status</th><th class="num">Duration</th><th class="num">Cost</th><th>Agent</th><th>Job</th><th class="num">Attempt</th></tr></thead>
       <tbody>${v.recent.map(
         (r) => html`<tr><td>${time(r.executed_at)}</td><td>${r.task_type}</td><td>${statusBadge(r.status)}</td>
           <td class="num">${duration(r.duration_ms)}</td><td class="num">${usd(r.cost_estimate_usd)}</td>
