@@ -25,7 +25,9 @@ export function parseEnv<S extends z.ZodType>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
 ): z.output<S> {
-  const result = schema.safeParse(env);
+  // `VAR=` in an env file means "not set": defaults apply, required ones are reported missing.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(present);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.length > 0 ? issue.path.join('.') : '(environment)';
