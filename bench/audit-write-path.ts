@@ -13,7 +13,11 @@ import { sql } from 'kysely';
 import pg from 'pg';
 
 const { values } = parseArgs({
-  options: { rows: { type: 'string', default: '40000' }, batch: { type: 'string', default: '50' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    rows: { type: 'string', default: '40000' },
+    batch: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
+  },
 });
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
@@ -87,7 +91,9 @@ const results: Record<string, number[]> = { full: [], slim: [] };
 for (let r = 0; r < Number(values.rounds); r++) {
   results.full!.push(await round(full, wsFull));
   results.slim!.push(await round(slim, wsSlim));
-  console.log(`round ${r + 1}: all indexes ${results.full!.at(-1)!.toFixed(0)} rows/s, without unused ${results.slim!.at(-1)!.toFixed(0)} rows/s`);
+  console.log(
+    `round ${r + 1}: all indexes ${results.full!.at(-1)!.toFixed(0)} rows/s, without unused ${results.slim!.at(-1)!.toFixed(0)} rows/s`,
+  );
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(
