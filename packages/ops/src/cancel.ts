@@ -1,5 +1,5 @@
 import type { JsonObject, TaskType } from '@fleet/db';
-import { catalog, isQueueName } from '@fleet/queues';
+import { auditJobId, catalog, isQueueName } from '@fleet/queues';
 import { publishCancel } from '@fleet/runtime';
 import type { TaskStart } from '@fleet/task-logger';
 import type { Job } from 'bullmq';
@@ -55,7 +55,7 @@ function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskSta
   const sameAttempt = detail.attempts.find((a) => a.attempt === attempt);
   return {
     queueName: detail.queue,
-    jobId: detail.jobId,
+    jobId: job ? auditJobId(String(job.id), job.timestamp) : detail.auditJobId,
     attempt,
     workspaceId: ws && UUID.test(ws) ? ws : null,
     taskType: taskTypeOf(detail.queue, job?.name ?? '', detail),

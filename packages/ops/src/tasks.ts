@@ -1,5 +1,5 @@
 import type { Database, Task } from '@fleet/db';
-import { catalog, isQueueName, QUEUE_NAMES } from '@fleet/queues';
+import { auditJobId, catalog, isQueueName, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
 import type { Job } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import { type Access, ADMIN, assertWorkspace, canSee } from './access.ts';
@@ -83,7 +83,10 @@ export interface TaskDetail {
   /** Every attempt row of the same job, oldest first. */
   attempts: Task[];
   queue: string;
+  /** The BullMQ job id. */
   jobId: string;
+  /** The job id as recorded in autonomous_tasks.job_id (see auditJobId in @fleet/queues). */
+  auditJobId: string;
   job: JobInfo | null;
   /** The job's payload: from Redis when the job is there, else the latest row's input_data. */
   payload: unknown;
@@ -117,22 +120,25 @@ export async function getTask(deps: OpsDeps, id: string, options: GetTaskOptions
     byRow = await db.selectFrom('autonomous_tasks').selectAll().where('id', '=', id).executeTakeFirst();
   }
   let queue: string | null = byRow?.queue_name ?? null;
-  let jobId: string | null = byRow?.job_id ?? null;
+  // Rows record non-UUID job ids as `<id>@<job timestamp>` (auditJobId); accept either form.
+  let auditId: string | null = byRow?.job_id ?? null;
 
   if (!byRow) {
+    const escaped = id.replace(/[\\%_]/g, (c) => `\\${c}`);
     let q = db
       .selectFrom('autonomous_tasks')
       .select(['queue_name', 'job_id'])
-      .where('job_id', '=', id)
+      .where((eb) => eb.or([eb('job_id', '=', id), eb('job_id', 'like', `${escaped}@%`)]))
       .orderBy('created_at', 'desc')
       .limit(1);
     if (options.queue) q = q.where('queue_name', '=', options.queue);
     const hit = await q.executeTakeFirst();
     if (hit?.queue_name) {
       queue = hit.queue_name;
-      jobId = id;
+      auditId = hit.job_id;
     }
   }
+  let jobId: string | null = auditId ? parseAuditJobId(auditId).jobId : null;
 
   let job: Job | undefined;
   if (!queue) {
@@ -142,22 +148,26 @@ export async function getTask(deps: OpsDeps, id: string, options: GetTaskOptions
       if (job) {
         queue = name;
         jobId = id;
+        auditId = auditJobId(id, job.timestamp);
         break;
       }
     }
   } else if (jobId && isQueueName(queue)) {
     job = (await deps.producer.queue(queue).getJob(jobId)) ?? undefined;
+    // The same id may now belong to a newer job (ids restart after Redis data loss).
+    const recorded = auditId ? parseAuditJobId(auditId).timestamp : null;
+    if (job && recorded !== null && job.timestamp !== recorded) job = undefined;
   }
 
   if (!byRow && !jobId) throw notFound(`no task or job with id ${id}`);
 
   const attempts =
-    queue && jobId
+    queue && auditId
       ? await db
           .selectFrom('autonomous_tasks')
           .selectAll()
           .where('queue_name', '=', queue)
-          .where('job_id', '=', jobId)
+          .where('job_id', '=', auditId)
           .orderBy('attempt', 'asc')
           .execute()
       : [];
@@ -171,6 +181,7 @@ export async function getTask(deps: OpsDeps, id: string, options: GetTaskOptions
     attempts: byRow && !byRow.job_id ? [byRow] : attempts,
     queue: queue ?? '',
     jobId: jobId ?? '',
+    auditJobId: auditId ?? '',
     job: job ? await jobInfo(job) : null,
     payload: job?.data ?? task?.input_data ?? null,
   };

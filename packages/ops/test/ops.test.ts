@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createProducer, createRedis } from '@fleet/queues';
+import { auditJobId, createProducer, createRedis } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@fleet/testing';
 import { sql } from 'kysely';
@@ -77,6 +77,38 @@ describe('enqueueJob', () => {
     const byRow = await getTask(deps, byJob.task!.id);
     expect(byRow.jobId).toBe(r.jobId);
     expect(byRow.queue).toBe('analytics_queue');
+  });
+
+  it('finds an auto-numbered job by its BullMQ id although its rows record <id>@<timestamp>', async () => {
+    // As a producer in another language would add it: no job id of its own.
+    const job = await deps.producer
+      .queue('analytics_queue')
+      .add('daily_analytics_rollup', { workspace_id: wsA }, { delay: 60_000 });
+    const recorded = auditJobId(job.id!, job.timestamp);
+    expect(recorded).toBe(`${job.id}@${job.timestamp}`);
+    await deps.taskLogger.pending({
+      queueName: 'analytics_queue',
+      jobId: recorded,
+      attempt: 1,
+      workspaceId: wsA,
+      taskType: 'daily_analytics_rollup',
+      agentName: 'analytics',
+      triggeredBy: 'api',
+      inputData: { workspace_id: wsA },
+      executedAt: new Date(),
+    });
+    const detail = await getTask(deps, job.id!);
+    expect(detail).toMatchObject({ jobId: job.id, auditJobId: recorded, queue: 'analytics_queue' });
+    expect(detail.attempts.map((a) => a.status)).toEqual(['pending']);
+    expect(detail.job?.state).toBe('delayed');
+    const cancelled = await cancelTask(deps, job.id!);
+    expect(cancelled).toMatchObject({ action: 'removed', attempt: 1 });
+    const rows = await tdb.db
+      .selectFrom('autonomous_tasks')
+      .select(['status'])
+      .where('job_id', '=', recorded)
+      .execute();
+    expect(rows).toEqual([{ status: 'cancelled' }]);
   });
 
   it('names the bad fields, and reports oversized payloads separately', async () => {
