@@ -140,6 +140,30 @@ describe('contact_enrichment offline derivations', () => {
   });
 });
 
+describe('the HTTP provider on its own', () => {
+  it('turns a provider that never answers into a per-lookup timeout error', async () => {
+    const stub = await startStubProvider('k', { 'slow@acme.io': { status: 'hang' } });
+    try {
+      const provider = createHttpEnrichmentProvider({ baseUrl: stub.url, apiKey: 'k', timeoutMs: 200 });
+      await expect(provider.lookup('slow@acme.io')).rejects.toMatchObject({
+        name: 'ProviderError',
+        reason: 'provider timed out after 200 ms',
+        fatal: false,
+      });
+      await expect(provider.lookup('unknown@acme.io')).resolves.toEqual({ status: 'not_found' });
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('reports an unreachable provider without a stack of details', async () => {
+    const provider = createHttpEnrichmentProvider({ baseUrl: 'http://127.0.0.1:9', apiKey: 'k', timeoutMs: 2_000 });
+    await expect(provider.lookup('a@acme.io')).rejects.toMatchObject({
+      reason: expect.stringMatching(/^provider unreachable/),
+    });
+  });
+});
+
 describe('contact_enrichment with the HTTP provider', () => {
   const apiKey = 'sk_test_123';
   let stub: StubProvider;

@@ -9,7 +9,9 @@ export type StubAnswer =
   | { status: 200; body: unknown }
   | { status: 202 | 404 | 422 | 500 | 503 }
   | { status: 429; retryAfter?: number }
-  | { status: 'malformed' };
+  | { status: 'malformed' }
+  /** Never answers: the client's timeout must end the request. */
+  | { status: 'hang' };
 
 export interface StubProvider {
   url: string;
@@ -33,6 +35,7 @@ export async function startStubProvider(apiKey: string, answers: Record<string, 
     const email = url.searchParams.get('email') ?? '';
     requests.push(email);
     const answer = answers[email] ?? { status: 404 };
+    if (answer.status === 'hang') return;
     if (answer.status === 'malformed') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"person": ');
     } else if (answer.status === 200) {
