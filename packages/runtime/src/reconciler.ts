@@ -54,16 +54,22 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     return { ...base, attempt, executedAt: new Date() };
   }
 
-  async function closeOpenRows(): Promise<number> {
-    const rows = await o.db
+  async function openRows(status: 'running' | 'pending', limit: number) {
+    let q = o.db
       .selectFrom('autonomous_tasks')
       .select(['job_id', 'attempt', 'status', 'task_type', 'workspace_id', 'input_data', 'triggered_by', 'executed_at'])
       .where('queue_name', '=', o.queue.name)
-      .where('status', 'in', ['pending', 'running'])
+      .where('status', '=', status)
       .where('executed_at', '<', new Date(Date.now() - o.minAgeMs))
-      .orderBy('executed_at')
-      .limit(500)
-      .execute();
+      .limit(limit);
+    // Pending rows of jobs that simply wait (delayed, backlog) stay open legitimately and may be
+    // many; a random sample keeps them from crowding out the rows of lost attempts.
+    q = status === 'running' ? q.orderBy('executed_at') : q.orderBy(sql`random()`);
+    return q.execute();
+  }
+
+  async function closeOpenRows(): Promise<number> {
+    const rows = [...(await openRows('running', 500)), ...(await openRows('pending', 100))];
     let closed = 0;
     for (const row of rows) {
       const jobId = row.job_id!;
