@@ -59,6 +59,27 @@ export function createDb(url: string, options: CreateDbOptions = {}): Kysely<Dat
   // on the client itself, where nobody listens; the query in flight already gets the error.
   pool.on('connect', (client) => {
     client.on('error', () => {});
+    if (options.queryTimeoutMillis) dropConnectionOnQueryTimeout(client);
   });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * pg's query_timeout fails the query but keeps the connection, whose socket may be half-open (a
+ * silent network path): every later query on it would time out too, for as long as the kernel
+ * takes to give up (minutes). Destroy such a connection so the pool opens a fresh one.
+ */
+function dropConnectionOnQueryTimeout(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  (client as { query: unknown }).query = (...args: unknown[]) => {
+    const result = query(...args);
+    if (result instanceof Promise) {
+      result.catch((error: Error) => {
+        if (error?.message === 'Query read timeout') {
+          (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        }
+      });
+    }
+    return result;
+  };
 }

@@ -11,13 +11,21 @@ export type ConnectionRole = 'worker' | 'producer';
 export function redisOptions(role: ConnectionRole): RedisOptions {
   const common: RedisOptions = {
     connectTimeout: 10_000,
-    // Detects a dead peer on an idle connection (half-open TCP).
+    // TCP keepalive after 10 s idle: the kernel's probes then take minutes, so it is a backstop.
     keepAlive: 10_000,
     retryStrategy: (times) => Math.min(200 * 2 ** Math.min(times, 5), 5_000),
     reconnectOnError: (err) => /READONLY|LOADING/.test(err.message),
   };
   return role === 'worker'
-    ? { ...common, maxRetriesPerRequest: null, enableReadyCheck: true }
+    ? {
+        ...common,
+        maxRetriesPerRequest: null,
+        enableReadyCheck: true,
+        // A command without any reply for 15 s means a dead path (half-open TCP): drop the socket
+        // and reconnect. Longer than BullMQ's longest blocking fetch (10 s), so a quiet queue is
+        // never mistaken for a dead connection.
+        socketTimeout: 15_000,
+      }
     : { ...common, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 5_000 };
 }
 

@@ -142,6 +142,13 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     if (worker.cancelJob(jobId, reason ?? 'cancelled by an operator')) log.info({ jobId, reason }, 'cancelling job');
   });
 
+  // The subscriber only listens, so without traffic of its own a dead path would go unnoticed
+  // (socketTimeout arms only while a command awaits its reply): ping it.
+  const subscriberPing = setInterval(() => {
+    subscriber.ping().catch(() => {});
+  }, 10_000);
+  subscriberPing.unref();
+
   let closing = false;
   const probe = await startProbeServer({
     host: env.HTTP_HOST,
@@ -193,6 +200,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
         worker.cancelAllJobs(SHUTDOWN_REASON);
         await withTimeout(worker.close(true), 5_000, 'worker').catch(() => {});
       }
+      clearInterval(subscriberPing);
       await reconciler.stop();
       await taskLogger.close().catch((err) => log.error({ err }, 'audit rows not flushed at shutdown'));
       await Promise.allSettled([probe.close(), queue.close(), agent.teardown?.(deps)]);

@@ -191,4 +191,34 @@ describe('half-open paths: bytes stop flowing, nothing is closed', () => {
     // The jobs the cut-off replicas held were run again, each run its own attempt.
     expect(outcome.retriedJobs).toBeGreaterThan(0);
   });
+
+  it('a path that stays dead for the old connections: the replicas drop them and reconnect', {
+    timeout: 150_000,
+  }, async () => {
+    const ids = await enqueue(120);
+    await proxiedReplicaBusy();
+    pgProxy.blackhole();
+    redisProxy.blackhole();
+    const before = await sideEffectsBy();
+    // New connections get through again, but the ones that went silent stay silent for good, as
+    // behind a NAT entry that was lost: only the clients' own timeouts can notice (pg's query
+    // timeout dropping the connection, ioredis' socketTimeout). Without them the proxied replicas
+    // would hang on those sockets for the kernel's keepalive (minutes), or forever.
+    pgProxy.restore('dead');
+    redisProxy.restore('dead');
+    // Keep work available until the proxied replicas are back (their Redis side notices the dead
+    // socket after socketTimeout, 15 s) and write to Postgres again.
+    const more: string[] = [];
+    await waitFor(
+      async () => {
+        if ((await queue.getWaitingCount()) < 20) more.push(...(await enqueue(20)));
+        const now = await sideEffectsBy();
+        return BEHIND_PROXY.every((n) => (now.get(n) ?? 0) > (before.get(n) ?? 0)) || undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'the proxied replicas to run jobs again' },
+    );
+    await expectEveryReplicaTakesJobs(replicas, producer, queue, workspaceId, CONCURRENCY, 30_000);
+    await waitForTerminal(queue, allJobs.length, 45_000);
+    await expectCleanOutcome(t.db, queue, [...ids, ...more]);
+  });
 });
