@@ -4,12 +4,13 @@
  * through --jobs no-op jobs fed continuously (the backlog is kept near --backlog so Redis holds
  * no more than that), then idle again. Sampled every --sample-ms. Reports start, peak and end,
  * and the least-squares slope of RSS and heap over the load phase after its first quarter
- * (warm-up: JIT, pools and buffers reach their working size), per 10,000 jobs.
+ * (warm-up: JIT, pools and buffers reach their working size), per 10,000 jobs: through every
+ * sample, and through the troughs (the lowest sample of each sixth), which is where a leak shows.
  *
  * Baseline in the same run: a bare BullMQ worker process (no audit) through --baseline-jobs jobs.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 \
- *     npx tsx bench/memory.ts [--jobs 100000] [--baseline-jobs 30000] [--sample-ms 2000] [--idle-seconds 10]
+ *     npx tsx bench/memory.ts [--jobs 100000] [--baseline-jobs 30000] [--sample-ms 1000] [--idle-seconds 10]
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -23,7 +24,7 @@ const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '100000' },
     'baseline-jobs': { type: 'string', default: '30000' },
-    'sample-ms': { type: 'string', default: '2000' },
+    'sample-ms': { type: 'string', default: '1000' },
     'idle-seconds': { type: 'string', default: '10' },
     backlog: { type: 'string', default: '2000' },
     concurrency: { type: 'string', default: '50' },
@@ -112,6 +113,16 @@ async function run(mode: 'raw' | 'audited', jobs: number) {
   const of = (xs: Sample[], k: 'rssMiB' | 'heapUsedMiB') => xs.map((s) => s[k]);
   const per10k = (k: 'rssMiB' | 'heapUsedMiB') =>
     round(slope(steady.map((s) => [s.completed / 10_000, s[k]] as [number, number])), 2);
+  // The heap saws up and down with each major GC, so a line through every sample mostly fits the
+  // saw. A leak shows in the troughs: the lowest sample of each sixth of the steady phase.
+  const troughPer10k = (k: 'rssMiB' | 'heapUsedMiB') => {
+    const buckets = new Map<number, Sample>();
+    for (const s of steady) {
+      const b = Math.min(5, Math.floor(((s.completed - jobs / 4) / (jobs * 0.75)) * 6));
+      if (!buckets.has(b) || s[k] < buckets.get(b)![k]) buckets.set(b, s);
+    }
+    return round(slope([...buckets.values()].map((s) => [s.completed / 10_000, s[k]] as [number, number])), 2);
+  };
   return {
     jobs,
     jobsPerSec: round(jobs / loadSeconds),
@@ -129,6 +140,7 @@ async function run(mode: 'raw' | 'audited', jobs: number) {
       loadEnd: load.at(-1)?.rssMiB,
       afterIdle: samples.at(-1)?.rssMiB,
       slopePer10kJobsAfterWarmup: per10k('rssMiB'),
+      troughSlopePer10kJobs: troughPer10k('rssMiB'),
     },
     heapUsedMiB: {
       idle: round(
@@ -143,6 +155,7 @@ async function run(mode: 'raw' | 'audited', jobs: number) {
       loadEnd: load.at(-1)?.heapUsedMiB,
       afterIdle: samples.at(-1)?.heapUsedMiB,
       slopePer10kJobsAfterWarmup: per10k('heapUsedMiB'),
+      troughSlopePer10kJobs: troughPer10k('heapUsedMiB'),
     },
     samples,
   };

@@ -1,7 +1,8 @@
 /**
  * Scale-out: throughput of one queue consumed by 1, 2 and 4 worker processes (real processes,
  * `node --import tsx bench/fixtures/noop-agent-process.ts`), through the fleet runtime
- * (audited) and, as the baseline, through bare BullMQ workers (raw), alternating in one run.
+ * (audited) and, as the baseline, through bare BullMQ workers (raw), alternating in one run;
+ * --rounds rounds, medians reported.
  *
  * Each run: the queue is paused, --jobs jobs are added, the processes are started and ready,
  * then the queue is resumed and the clock runs until every job is done. Checks that no job
@@ -10,7 +11,7 @@
  * status completed.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 \
- *     npx tsx bench/scale-out.ts [--jobs 20000] [--processes 1,2,4] [--concurrency 50]
+ *     npx tsx bench/scale-out.ts [--jobs 20000] [--processes 1,2,4] [--concurrency 50] [--rounds 3]
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -18,18 +19,20 @@ import { createRedis } from '@fleet/queues';
 import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { spawnAgent } from './fixtures/spawn-agent.ts';
-import { benchPrefix, createBenchDatabase, machine, redisUrl, round, sleep } from './support.ts';
+import { benchPrefix, createBenchDatabase, machine, median, redisUrl, round, sleep } from './support.ts';
 
 const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '20000' },
     processes: { type: 'string', default: '1,2,4' },
     concurrency: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const JOBS = Number(values.jobs);
 const PROCESSES = values.processes.split(',').map(Number);
 const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Number(values.rounds);
 
 const startMachine = machine();
 const bench = await createBenchDatabase('scale');
@@ -96,44 +99,46 @@ async function run(processes: number, mode: 'raw' | 'audited') {
   return { jobsPerSec: round(JOBS / seconds), seconds: round(seconds, 2), perProcess, exactlyOnce: ok, check };
 }
 
-const results: Record<string, Record<string, unknown>> = {};
+type RunResult = Awaited<ReturnType<typeof run>>;
+/** Every run, by mode then process count, in the order they ran. */
+const runs: Record<string, Record<string, RunResult[]>> = { raw: {}, audited: {} };
 let allOk = true;
 try {
-  for (const n of PROCESSES) {
-    for (const mode of ['raw', 'audited'] as const) {
-      const r = await run(n, mode);
-      allOk &&= r.exactlyOnce;
-      results[mode] ??= {};
-      results[mode][`${n}`] = r;
-      console.error(`${n} process(es) ${mode}: ${JSON.stringify(r)}`);
+  // Rounds alternate modes and process counts, so a burst of load from other work on the
+  // machine lands on several configurations instead of skewing one.
+  for (let pass = 1; pass <= ROUNDS; pass++) {
+    for (const n of PROCESSES) {
+      for (const mode of ['raw', 'audited'] as const) {
+        const r = await run(n, mode);
+        allOk &&= r.exactlyOnce;
+        runs[mode]![`${n}`] ??= [];
+        runs[mode]![`${n}`]!.push(r);
+        console.error(`round ${pass}, ${n} process(es) ${mode}: ${JSON.stringify(r)}`);
+      }
     }
   }
+  const medians = Object.fromEntries(
+    Object.entries(runs).map(([mode, byN]) => [
+      mode,
+      Object.fromEntries(Object.entries(byN).map(([n, rs]) => [n, median(rs.map((r) => r.jobsPerSec))])),
+    ]),
+  ) as Record<string, Record<string, number>>;
   const speedup = (mode: string) =>
-    Object.fromEntries(
-      PROCESSES.map((n) => [
-        n,
-        round(
-          (results[mode]![`${n}`] as { jobsPerSec: number }).jobsPerSec /
-            (results[mode]![`${PROCESSES[0]}`] as { jobsPerSec: number }).jobsPerSec,
-          2,
-        ),
-      ]),
-    );
+    Object.fromEntries(PROCESSES.map((n) => [n, round(medians[mode]![n]! / medians[mode]![PROCESSES[0]!]!, 2)]));
   console.log(
     JSON.stringify(
       {
         machine: { atStart: startMachine, atEnd: machine() },
         jobs: JOBS,
+        rounds: ROUNDS,
         concurrencyPerProcess: CONCURRENCY,
-        jobsPerSec: Object.fromEntries(
-          Object.entries(results).map(([mode, byN]) => [
-            mode,
-            Object.fromEntries(Object.entries(byN).map(([n, r]) => [n, (r as { jobsPerSec: number }).jobsPerSec])),
-          ]),
-        ),
+        medianJobsPerSec: medians,
         speedupOverOneProcess: { raw: speedup('raw'), audited: speedup('audited') },
+        auditedOverRaw: Object.fromEntries(
+          PROCESSES.map((n) => [n, round(medians.audited![n]! / medians.raw![n]!, 2)]),
+        ),
         exactlyOnce: allOk,
-        runs: results,
+        runs,
       },
       null,
       1,

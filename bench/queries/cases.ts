@@ -27,8 +27,9 @@ export interface QueryCase {
 export interface Workspaces {
   busy: string;
   typical: string;
-  /** A workspace without any audit row (a new tenant). */
+  /** Two workspaces without any audit row (new tenants). */
   empty: string;
+  empty2: string;
   /** A job id of an attempt 30 days old, and its queue. */
   oldJob: { id: string; queue: string };
 }
@@ -116,6 +117,11 @@ export async function captureCases(url: string, redisUrl: string, ws: Workspaces
     await run(
       'ops.listTasks(API key of 2 ws)',
       () => listTasks(db, {}, { kind: 'workspaces', workspaceIds: [ws.typical, ws.empty] }),
+      () => 'page',
+    );
+    await run(
+      'ops.listTasks(API key of 2 new ws)',
+      () => listTasks(db, {}, { kind: 'workspaces', workspaceIds: [ws.empty, ws.empty2] }),
       () => 'page',
     );
     await run(
@@ -209,6 +215,20 @@ export async function captureCases(url: string, redisUrl: string, ws: Workspaces
       params: ['completed', 'failed', 'partial_failure'],
     },
   );
+  // A proposed form of the task list for keys of several workspaces (not what ops runs today):
+  // one index range per workspace on (workspace_id, created_at, id), merged, instead of one walk
+  // of the global (created_at, id) index filtered by workspace.
+  cases.push({
+    caller: 'proposed listTasks(API key of 2 new ws), LATERAL',
+    name: 'page',
+    sql: `SELECT t.* FROM unnest($1::uuid[]) AS w(id)
+    CROSS JOIN LATERAL (
+      SELECT * FROM autonomous_tasks a WHERE a.workspace_id = w.id
+      ORDER BY a.created_at DESC, a.id DESC LIMIT $2
+    ) t
+    ORDER BY t.created_at DESC, t.id DESC LIMIT $2`,
+    params: [[ws.empty, ws.empty2], 51],
+  });
   // The write path: 10,000 new attempt rows (copies of recent ones with new job ids), one
   // statement; what every index costs the audit writer. Rolled back with the variant.
   cases.push({
@@ -260,9 +280,9 @@ export async function pickWorkspaces(db: Kysely<Database>): Promise<Workspaces> 
     GROUP BY workspace_id ORDER BY count(*) DESC`.execute(db);
   const ids = r.rows.map((x) => x.workspace_id);
   const empty = await sql<{ id: string }>`
-    INSERT INTO workspaces (org_id, name) SELECT org_id, 'bench-empty' FROM workspaces LIMIT 1 RETURNING id`.execute(
-    db,
-  );
+    INSERT INTO workspaces (org_id, name)
+    SELECT org_id, 'bench-empty-' || g FROM (SELECT org_id FROM workspaces LIMIT 1) w, generate_series(1, 2) g
+    RETURNING id`.execute(db);
   const job = await sql<{ job_id: string; queue_name: string }>`
     SELECT job_id, queue_name FROM autonomous_tasks
     WHERE executed_at >= now() - interval '30 days' AND job_id IS NOT NULL
@@ -271,6 +291,7 @@ export async function pickWorkspaces(db: Kysely<Database>): Promise<Workspaces> 
     busy: ids[0]!,
     typical: ids[Math.floor(ids.length / 2)]!,
     empty: empty.rows[0]!.id,
+    empty2: empty.rows[1]!.id,
     oldJob: { id: job.rows[0]!.job_id, queue: job.rows[0]!.queue_name },
   };
 }
