@@ -20,6 +20,8 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '20000' },
     concurrency: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '3' },
+    // 0 writes every attempt's running row too (two writes per job): the design before merging
+    'running-delay': { type: 'string', default: '250' },
   },
 });
 const JOBS = Number(values.jobs);
@@ -116,6 +118,7 @@ async function auditedRound(): Promise<number> {
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
       LOG_PRETTY: 'false',
       METRICS_PROCESS: 'false',
+      AUDIT_RUNNING_DELAY_MS: values['running-delay'],
     },
   });
   await drain(queue);
@@ -133,9 +136,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const raw: number[] = [];
 const audited: number[] = [];
 try {
+  const only = process.env.BENCH_ONLY; // 'raw' or 'audited': profile one side alone
   for (let round = 1; round <= ROUNDS; round++) {
-    raw.push(await rawRound());
-    audited.push(await auditedRound());
+    raw.push(only === 'audited' ? Number.NaN : await rawRound());
+    audited.push(only === 'raw' ? Number.NaN : await auditedRound());
     console.log(
       `round ${round}: raw ${raw.at(-1)!.toFixed(0)} jobs/s, audited ${audited.at(-1)!.toFixed(0)} jobs/s, ratio ${(audited.at(-1)! / raw.at(-1)!).toFixed(2)}`,
     );

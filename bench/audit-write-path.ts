@@ -1,7 +1,7 @@
 /**
  * Cost of the audit write path in Postgres alone: the same batched upserts (what the task logger
- * sends) into autonomous_tasks as migrated, and into a copy without the indexes no query uses.
- * Alternating rounds; rows/s per variant and the ratio.
+ * sends) into autonomous_tasks as migrated (lean), and into a copy that still has the four seed
+ * indexes migration 091 dropped. Alternating rounds; rows/s per variant and the ratio.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/audit-write-path.ts [--rows 40000] [--batch 50]
  */
@@ -45,13 +45,11 @@ async function makeDb(name: string) {
 const suffix = randomUUID().slice(0, 6);
 const full = await makeDb(`fleet_wp_full_${suffix}`);
 const slim = await makeDb(`fleet_wp_slim_${suffix}`);
-const unused = [
-  'idx_autonomous_tasks_workspace_id',
-  'idx_autonomous_tasks_task_type',
-  'idx_autonomous_tasks_status',
-  'idx_autonomous_tasks_output_data',
-];
-for (const idx of unused) await sql.raw(`DROP INDEX IF EXISTS ${idx}`).execute(slim);
+// The seed's indexes that 091 dropped, put back on the "full" copy.
+await sql`CREATE INDEX idx_autonomous_tasks_workspace_id ON autonomous_tasks (workspace_id)`.execute(full);
+await sql`CREATE INDEX idx_autonomous_tasks_task_type ON autonomous_tasks (task_type)`.execute(full);
+await sql`CREATE INDEX idx_autonomous_tasks_status ON autonomous_tasks (status)`.execute(full);
+await sql`CREATE INDEX idx_autonomous_tasks_output_data ON autonomous_tasks USING GIN (output_data)`.execute(full);
 
 async function workspace(db: typeof full) {
   const r = await sql<{ id: string }>`
@@ -92,7 +90,7 @@ for (let r = 0; r < Number(values.rounds); r++) {
   results.full!.push(await round(full, wsFull));
   results.slim!.push(await round(slim, wsSlim));
   console.log(
-    `round ${r + 1}: all indexes ${results.full!.at(-1)!.toFixed(0)} rows/s, without unused ${results.slim!.at(-1)!.toFixed(0)} rows/s`,
+    `round ${r + 1}: with the seed's 4 extra indexes ${results.full!.at(-1)!.toFixed(0)} rows/s, lean (as migrated) ${results.slim!.at(-1)!.toFixed(0)} rows/s`,
   );
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -100,8 +98,8 @@ console.log(
   JSON.stringify({
     rowsPerRound: ROWS,
     batch: BATCH,
-    allIndexesRowsPerSec: Math.round(median(results.full!)),
-    withoutUnusedRowsPerSec: Math.round(median(results.slim!)),
+    withSeedIndexesRowsPerSec: Math.round(median(results.full!)),
+    leanRowsPerSec: Math.round(median(results.slim!)),
     speedup: Number((median(results.slim!) / median(results.full!)).toFixed(2)),
   }),
 );
