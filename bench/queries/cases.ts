@@ -7,7 +7,7 @@
 import type { Database } from '@fleet/db';
 import { createPool } from '@fleet/db';
 import { dashboardStats, getTask, listTasks, type OpsDeps, summary } from '@fleet/ops';
-import { createProducer } from '@fleet/queues';
+import { createProducer, QUEUE_NAMES } from '@fleet/queues';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { monthSpentUsd } from '../../agents/continuous-intelligence/src/budget.ts';
 
@@ -168,6 +168,12 @@ export async function captureCases(url: string, redisUrl: string, ws: Workspaces
         (_t, i) => `lookup_${i + 1}`,
       );
     } finally {
+      // getTask opens (and so creates the meta key of) the queues it looks in; leave nothing behind.
+      for (const name of QUEUE_NAMES)
+        await producer
+          .queue(name)
+          .obliterate({ force: true })
+          .catch(() => {});
       await producer.close();
     }
     await run(
