@@ -1,7 +1,7 @@
 import type { Database, Task } from '@fleet/db';
 import { auditJobId, catalog, isQueueName, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
 import type { Job } from 'bullmq';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Access, ADMIN, assertWorkspace, canSee } from './access.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { OpsDeps } from './deps.ts';
@@ -28,26 +28,44 @@ export async function listTasks(
   if (f.workspace_id) assertWorkspace(access, f.workspace_id);
   const cursor = f.cursor ? decodeCursor(f.cursor) : null;
 
-  let q = db
-    .selectFrom('autonomous_tasks')
-    .selectAll()
-    .select(sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_ts'));
-  if (f.workspace_id) q = q.where('workspace_id', '=', f.workspace_id);
-  else if (access.kind === 'workspaces') q = q.where('workspace_id', 'in', [...access.workspaceIds]);
-  if (f.task_type) q = q.where('task_type', 'in', f.task_type);
-  if (f.status) q = q.where('status', 'in', f.status);
-  if (f.queue) q = q.where('queue_name', '=', f.queue);
-  if (f.job_id) q = q.where('job_id', '=', f.job_id);
-  if (f.since) q = q.where('created_at', '>=', f.since);
-  if (f.until) q = q.where('created_at', '<', f.until);
-  if (cursor) {
-    q = q.where(sql<boolean>`(created_at, id) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`);
+  const scoped = access.kind === 'workspaces' && !f.workspace_id ? [...access.workspaceIds] : null;
+  // One page of rows, newest first, from the rows `where` lets through.
+  const pageQuery = (from: Kysely<Database>, where?: RawBuilder<boolean>) => {
+    let q = from
+      .selectFrom('autonomous_tasks')
+      .selectAll()
+      .select(sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_ts'));
+    if (where) q = q.where(where);
+    if (f.workspace_id) q = q.where('workspace_id', '=', f.workspace_id);
+    if (f.task_type) q = q.where('task_type', 'in', f.task_type);
+    if (f.status) q = q.where('status', 'in', f.status);
+    if (f.queue) q = q.where('queue_name', '=', f.queue);
+    if (f.job_id) q = q.where('job_id', '=', f.job_id);
+    if (f.since) q = q.where('created_at', '>=', f.since);
+    if (f.until) q = q.where('created_at', '<', f.until);
+    if (cursor) {
+      q = q.where(sql<boolean>`(created_at, id) < (${cursor.createdAt}::timestamptz, ${cursor.id}::uuid)`);
+    }
+    return q
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(f.limit + 1);
+  };
+
+  let rows: Array<Task & { cursor_ts: string }>;
+  if (scoped && scoped.length > 1) {
+    // A key scoped to several workspaces: one index range per workspace, merged. A single
+    // `workspace_id = ANY(...) ORDER BY created_at` walks the global time index instead, which
+    // reads the whole table when those workspaces are new or small (bench/queries-at-scale.ts).
+    const { rows: merged } = await sql<Task & { cursor_ts: string }>`
+      SELECT t.* FROM unnest(${scoped}::uuid[]) AS w(id)
+      CROSS JOIN LATERAL (${pageQuery(db, sql<boolean>`workspace_id = w.id`)}) t
+      ORDER BY t.created_at DESC, t.id DESC
+      LIMIT ${f.limit + 1}`.execute(db);
+    rows = merged;
+  } else {
+    rows = await pageQuery(db, scoped ? sql<boolean>`workspace_id = ${scoped[0] ?? null}` : undefined).execute();
   }
-  const rows = await q
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(f.limit + 1)
-    .execute();
 
   const more = rows.length > f.limit;
   const page = more ? rows.slice(0, f.limit) : rows;

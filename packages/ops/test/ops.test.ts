@@ -227,6 +227,38 @@ describe('listTasks', () => {
     expect(badCursor.fields[0]?.field).toBe('cursor');
   });
 
+  it('pages a key scoped to several workspaces newest first across them, with filters and cursors', async () => {
+    const [w1, w2, w3] = (await seedWorkspaces(tdb.db, 3)) as [string, string, string];
+    await seedRows(
+      deps.taskLogger,
+      Array.from({ length: 9 }, (_, i) => ({
+        workspaceId: [w1, w2, w3][i % 3]!,
+        taskType: 'email_sync' as const,
+        status: i % 2 ? ('failed' as const) : ('completed' as const),
+      })),
+    );
+    const access: Access = { kind: 'workspaces', workspaceIds: [w1, w2] };
+    const expected = await tdb.db
+      .selectFrom('autonomous_tasks')
+      .select('id')
+      .where('workspace_id', 'in', [w1, w2])
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    expect(expected).toHaveLength(6);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await listTasks(deps.db, { limit: 4, ...(cursor ? { cursor } : {}) }, access);
+      seen.push(...page.tasks.map((t) => t.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(expected.map((r) => r.id));
+    const failed = await listTasks(deps.db, { status: 'failed' }, access);
+    expect(failed.tasks.map((t) => t.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(failed.tasks.every((t) => t.workspace_id === w1 || t.workspace_id === w2)).toBe(true);
+  });
+
   it('hides another workspace task from getTask as not found', async () => {
     const r = await enqueueJob(deps, {
       queue: 'analytics_queue',
