@@ -32,6 +32,8 @@ export interface ProcessorDeps {
 }
 
 const MAX_INPUT_BYTES = 64 * 1024;
+/** First wait before an attempt whose audit row could not be written runs again. */
+const AUDIT_RETRY_MS = 1_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -184,6 +186,15 @@ export function createProcessor(p: ProcessorDeps) {
       log.info({ status, costUsd: result.costUsd ?? 0, ms: Math.round(performance.now() - started) }, 'job finished');
       if (status === 'failed') throw new UnrecoverableError(result.error ?? 'handler reported failure');
       return result.output ?? {};
+    } catch (error) {
+      if (!(error instanceof AuditWriteError)) throw error;
+      // The database is unreachable: the attempt cannot be recorded, so it must not count. Try
+      // again a little later without spending one of the job's attempts; the next attempt records
+      // this one (closeEarlierAttempts), so no row is lost.
+      const delay = Math.min(30_000, AUDIT_RETRY_MS * 2 ** Math.min(job.attemptsStarted - 1, 4));
+      log.warn({ delayMs: delay }, 'audit database unreachable; job deferred');
+      await job.moveToDelayed(Date.now() + delay, token);
+      throw new DelayedError();
     } finally {
       metrics.active.dec({ queue: agent.queue });
     }

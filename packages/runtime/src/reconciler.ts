@@ -32,7 +32,8 @@ export interface Reconciler {
   stop(): Promise<void>;
 }
 
-const LOST = 'worker lost: the attempt ended without recording a result (process killed, crashed or lost its lock)';
+const LOST =
+  'worker lost: the attempt ended without recording a result (process killed, crashed or lost its lock, or its audit database was unreachable)';
 
 /**
  * Closes audit rows whose worker died. Every replica runs one; writes are idempotent upserts, so
@@ -173,19 +174,26 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     sweep,
     nudge: () => schedule(Math.min(1_000, o.intervalMs)),
     closeEarlierAttempts(_job, current) {
-      const writes: Promise<void>[] = [];
-      for (let attempt = 1; attempt < current.attempt; attempt++) {
-        // An upsert: a no-op for attempts that already have a terminal row.
-        writes.push(
-          o.taskLogger.finish(
-            { ...current, attempt, executedAt: new Date() },
-            { status: 'failed', errorMessage: LOST },
+      // Upserts: a no-op for attempts that already have a terminal row. Retried with backoff in
+      // the background while the database is unreachable (the usual reason earlier attempts have
+      // no row), until written or the process stops.
+      const write = (attemptNo: number) =>
+        Promise.all(
+          Array.from({ length: current.attempt - 1 }, (_, i) =>
+            o.taskLogger.finish(
+              { ...current, attempt: i + 1, executedAt: new Date() },
+              { status: 'failed', errorMessage: LOST },
+            ),
           ),
-        );
-      }
-      Promise.all(writes).catch((error) =>
-        o.log.warn({ err: error }, 'could not close earlier attempts; the sweep will'),
-      );
+        ).catch((error) => {
+          if (stopped || attemptNo >= 12) {
+            o.log.warn({ err: error }, 'could not record earlier attempts');
+            return;
+          }
+          const retry = setTimeout(() => void write(attemptNo + 1), Math.min(60_000, 500 * 2 ** attemptNo));
+          retry.unref();
+        });
+      void write(0);
     },
     async stop() {
       stopped = true;

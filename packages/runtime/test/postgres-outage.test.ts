@@ -64,7 +64,8 @@ describe('Postgres unreachable while jobs run', () => {
           'system_health_check',
           { workspace_id: workspaceId },
           {
-            attempts: 8,
+            // Two attempts only: an outage must not spend them (the attempt is deferred instead).
+            attempts: 2,
             backoff: { type: 'fixed', delay: 300 },
           },
         ),
@@ -77,9 +78,15 @@ describe('Postgres unreachable while jobs run', () => {
     // Outage: the database refuses connections, and existing ones are cut, for a while.
     await adminQuery(t.adminUrl, `ALTER DATABASE ${t.name} ALLOW_CONNECTIONS false`);
     await terminate();
-    await waitFor(async () => (await queue.getJobCounts('delayed')).delayed! > 0 || undefined, {
-      what: 'attempts failing during the outage',
-    });
+    // Long enough that jobs start a third time: with two attempts allowed, only deferring the
+    // unrecordable attempts (instead of failing them) keeps those jobs alive.
+    await waitFor(
+      async () => {
+        const jobs = await queue.getJobs(['delayed', 'wait', 'active'], 0, 100);
+        return jobs.some((j) => j && j.attemptsStarted >= 3) || undefined;
+      },
+      { timeoutMs: 30_000, what: 'jobs deferred through the outage' },
+    );
     await terminate();
     await adminQuery(t.adminUrl, `ALTER DATABASE ${t.name} ALLOW_CONNECTIONS true`);
 
