@@ -3,16 +3,9 @@
  * once, and hands the URLs to every test file through `inject()`.
  */
 import type { TestProject } from 'vitest/node';
+import './provided.ts';
 import { startTestServices } from './services.ts';
 import { ensureTemplate } from './template.ts';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    adminDatabaseUrl: string;
-    redisUrl: string;
-    templateDatabase: string;
-  }
-}
 
 export default async function setup(project: TestProject) {
   const services = await startTestServices();

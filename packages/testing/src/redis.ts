@@ -1,3 +1,4 @@
+import './provided.ts';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';

@@ -1,3 +1,4 @@
+import './provided.ts';
 import { randomBytes } from 'node:crypto';
 import { createDb, type Database } from '@fleet/db';
 import type { Kysely } from 'kysely';
