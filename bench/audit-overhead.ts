@@ -6,14 +6,12 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379 \
  *     npx tsx bench/audit-overhead.ts [--jobs 20000] [--concurrency 50] [--rounds 3]
  */
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createDb, migrateToLatest } from '@fleet/db';
 import { createRedis } from '@fleet/queues';
 import { defineAgent, startAgent } from '@fleet/runtime';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { benchPrefix, createBenchDatabase, redisUrl } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,29 +25,8 @@ const { values } = parseArgs({
 const JOBS = Number(values.jobs);
 const CONCURRENCY = Number(values.concurrency);
 const ROUNDS = Number(values.rounds);
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function admin(text: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-const dbName = `fleet_bench_${randomUUID().slice(0, 8)}`;
-await admin(`CREATE DATABASE ${dbName}`);
-const dbUrl = new URL(adminUrl);
-dbUrl.pathname = `/${dbName}`;
-const db = createDb(dbUrl.toString(), { max: 2 });
-await migrateToLatest(db);
-const ws = await sql<{ id: string }>`
-  WITH o AS (INSERT INTO organizations (name) VALUES ('bench') RETURNING id)
-  INSERT INTO workspaces (org_id, name) SELECT id, 'bench' FROM o RETURNING id`.execute(db);
-const workspaceId = ws.rows[0]!.id;
+const bench = await createBenchDatabase('overhead');
+const { db, workspaceId } = bench;
 
 async function fill(prefix: string): Promise<Queue> {
   const queue = new Queue('maintenance_queue', { connection: createRedis(redisUrl, 'producer'), prefix });
@@ -79,7 +56,7 @@ async function clean(queue: Queue) {
 }
 
 async function rawRound(): Promise<number> {
-  const prefix = `{bench-raw-${randomUUID().slice(0, 6)}}`;
+  const prefix = benchPrefix('raw');
   const queue = await fill(prefix);
   const start = performance.now();
   const worker = new Worker('maintenance_queue', async () => ({}), {
@@ -105,13 +82,13 @@ const noop = defineAgent({
 });
 
 async function auditedRound(): Promise<number> {
-  const prefix = `{bench-rt-${randomUUID().slice(0, 6)}}`;
+  const prefix = benchPrefix('rt');
   const queue = await fill(prefix);
   const before = await sql<{ n: number }>`SELECT count(*)::int AS n FROM autonomous_tasks`.execute(db);
   const start = performance.now();
   const agent = await startAgent(noop, {
     env: {
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: bench.url,
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       HTTP_PORT: '0',
@@ -155,7 +132,6 @@ try {
     }),
   );
 } finally {
-  await db.destroy();
-  await admin(`DROP DATABASE ${dbName} WITH (FORCE)`);
+  await bench.drop();
 }
 process.exit(0);

@@ -7,10 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createDb, migrateToLatest } from '@fleet/db';
 import { upsertRows } from '@fleet/task-logger';
 import { sql } from 'kysely';
-import pg from 'pg';
+import { type BenchDatabase, createBenchDatabase } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,46 +20,15 @@ const { values } = parseArgs({
 });
 const ROWS = Number(values.rows);
 const BATCH = Number(values.batch);
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function admin(text: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-async function makeDb(name: string) {
-  await admin(`CREATE DATABASE ${name}`);
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  const db = createDb(u.toString(), { max: 2 });
-  await migrateToLatest(db);
-  return db;
-}
-
-const suffix = randomUUID().slice(0, 6);
-const full = await makeDb(`fleet_wp_full_${suffix}`);
-const slim = await makeDb(`fleet_wp_slim_${suffix}`);
+const full = await createBenchDatabase('wp_full');
+const slim = await createBenchDatabase('wp_slim');
 // The seed's indexes that 091 dropped, put back on the "full" copy.
-await sql`CREATE INDEX idx_autonomous_tasks_workspace_id ON autonomous_tasks (workspace_id)`.execute(full);
-await sql`CREATE INDEX idx_autonomous_tasks_task_type ON autonomous_tasks (task_type)`.execute(full);
-await sql`CREATE INDEX idx_autonomous_tasks_status ON autonomous_tasks (status)`.execute(full);
-await sql`CREATE INDEX idx_autonomous_tasks_output_data ON autonomous_tasks USING GIN (output_data)`.execute(full);
+await sql`CREATE INDEX idx_autonomous_tasks_workspace_id ON autonomous_tasks (workspace_id)`.execute(full.db);
+await sql`CREATE INDEX idx_autonomous_tasks_task_type ON autonomous_tasks (task_type)`.execute(full.db);
+await sql`CREATE INDEX idx_autonomous_tasks_status ON autonomous_tasks (status)`.execute(full.db);
+await sql`CREATE INDEX idx_autonomous_tasks_output_data ON autonomous_tasks USING GIN (output_data)`.execute(full.db);
 
-async function workspace(db: typeof full) {
-  const r = await sql<{ id: string }>`
-    WITH o AS (INSERT INTO organizations (name) VALUES ('b') RETURNING id)
-    INSERT INTO workspaces (org_id, name) SELECT id, 'b' FROM o RETURNING id`.execute(db);
-  return r.rows[0]!.id;
-}
-const wsFull = await workspace(full);
-const wsSlim = await workspace(slim);
-
-async function round(db: typeof full, ws: string): Promise<number> {
+async function round({ db, workspaceId: ws }: BenchDatabase): Promise<number> {
   const start = performance.now();
   const now = new Date();
   for (let i = 0; i < ROWS; i += BATCH) {
@@ -87,8 +55,8 @@ async function round(db: typeof full, ws: string): Promise<number> {
 
 const results: Record<string, number[]> = { full: [], slim: [] };
 for (let r = 0; r < Number(values.rounds); r++) {
-  results.full!.push(await round(full, wsFull));
-  results.slim!.push(await round(slim, wsSlim));
+  results.full!.push(await round(full));
+  results.slim!.push(await round(slim));
   console.log(
     `round ${r + 1}: with the seed's 4 extra indexes ${results.full!.at(-1)!.toFixed(0)} rows/s, lean (as migrated) ${results.slim!.at(-1)!.toFixed(0)} rows/s`,
   );
@@ -103,7 +71,5 @@ console.log(
     speedup: Number((median(results.slim!) / median(results.full!)).toFixed(2)),
   }),
 );
-await full.destroy();
-await slim.destroy();
-await admin(`DROP DATABASE fleet_wp_full_${suffix} WITH (FORCE)`);
-await admin(`DROP DATABASE fleet_wp_slim_${suffix} WITH (FORCE)`);
+await full.drop();
+await slim.drop();

@@ -7,28 +7,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createDb, migrateToLatest } from '@fleet/db';
 import { createTaskLogger } from '@fleet/task-logger';
-import { sql } from 'kysely';
-import pg from 'pg';
+import { createBenchDatabase } from './support.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '20000' } } });
 const ROWS = Number(values.rows);
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const admin = new pg.Client({ connectionString: adminUrl });
-await admin.connect();
-const name = `fleet_bench_writer_${randomUUID().slice(0, 6)}`;
-await admin.query(`CREATE DATABASE ${name}`);
-const url = new URL(adminUrl);
-url.pathname = `/${name}`;
-const db = createDb(url.toString(), { max: 4 });
+const bench = await createBenchDatabase('writer');
+const { db, workspaceId: ws } = bench;
 try {
-  await migrateToLatest(db);
-  const ws = (
-    await sql<{ id: string }>`
-      WITH o AS (INSERT INTO organizations (name) VALUES ('bench') RETURNING id)
-      INSERT INTO workspaces (org_id, name) SELECT id, 'bench' FROM o RETURNING id`.execute(db)
-  ).rows[0]!.id;
   for (const concurrency of [50, 100, 200]) {
     for (const writes of [1, 2]) {
       const logger = createTaskLogger({ db, maxConcurrentWrites: writes });
@@ -68,7 +54,5 @@ try {
     }
   }
 } finally {
-  await db.destroy();
-  await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-  await admin.end();
+  await bench.drop();
 }

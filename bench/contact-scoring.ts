@@ -9,14 +9,12 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     npx tsx bench/contact-scoring.ts [--contacts 100000] [--emails-per-contact 5] [--chunk 1000]
  */
-import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createDb, migrateToLatest } from '@fleet/db';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { pino } from 'pino';
 import { runLeadScoring } from '../agents/contact-intelligence/src/lead-scoring.ts';
+import { createBenchDatabase } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,32 +26,13 @@ const { values } = parseArgs({
 const CONTACTS = Number(values.contacts);
 const EMAILS_PER_CONTACT = Number(values['emails-per-contact']);
 const CHUNK = Number(values.chunk);
-const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = pino({ level: 'silent' });
 
-async function admin(text: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(text);
-  } finally {
-    await c.end();
-  }
-}
-
-const dbName = `fleet_bench_scoring_${randomUUID().slice(0, 8)}`;
-await admin(`CREATE DATABASE ${dbName}`);
-const dbUrl = new URL(adminUrl);
-dbUrl.pathname = `/${dbName}`;
-const db = createDb(dbUrl.toString(), { max: 4 });
+const bench = await createBenchDatabase('scoring');
+const { db, workspaceId } = bench;
 
 try {
-  await migrateToLatest(db);
   const asOf = new Date('2025-06-15T12:00:00Z');
-  const ws = await sql<{ id: string }>`
-    WITH o AS (INSERT INTO organizations (name) VALUES ('bench') RETURNING id)
-    INSERT INTO workspaces (org_id, name) SELECT id, 'bench' FROM o RETURNING id`.execute(db);
-  const workspaceId = ws.rows[0]!.id;
 
   const seedStart = performance.now();
   // Deterministic pseudo-random data: setseed() fixes random() for this session.
@@ -138,6 +117,5 @@ try {
   console.log(`\ntiers after the last run: ${tiers.rows.map((r) => `${r.lead_tier} ${r.n}`).join(', ')}`);
   console.log(`chunk ${CHUNK}; node ${process.version}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
 } finally {
-  await db.destroy();
-  await admin(`DROP DATABASE IF EXISTS ${dbName}`);
+  await bench.drop();
 }
