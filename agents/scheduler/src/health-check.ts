@@ -1,4 +1,5 @@
 import type { Database } from '@fleet/db';
+import { withTimeout } from '@fleet/runtime';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Kysely, sql } from 'kysely';
@@ -68,16 +69,6 @@ export type HealthReport = {
     oldest: { id: string; queue_name: string | null; job_id: string | null; executed_at: string }[];
   } | null;
 };
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: string }> {
   const started = performance.now();

@@ -8,3 +8,4 @@ export {
   migrateToLatest,
 } from './migrate.ts';
 export * from './types.ts';
+export { isUuid } from './uuid.ts';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Database } from '@fleet/db';
+import { type Database, isUuid } from '@fleet/db';
 import type { Kysely } from 'kysely';
 import type { Access } from './access.ts';
 import { invalidInput, notFound } from './errors.ts';
@@ -23,8 +23,6 @@ export interface Principal {
   access: Access;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
@@ -43,7 +41,7 @@ export async function createApiKey(
     fields.push({ field: 'workspace_ids', message: 'must list at least one workspace UUID' });
   } else {
     input.workspaceIds.forEach((w, i) => {
-      if (!UUID.test(w)) fields.push({ field: `workspace_ids.${i}`, message: 'must be a workspace UUID' });
+      if (!isUuid(w)) fields.push({ field: `workspace_ids.${i}`, message: 'must be a workspace UUID' });
     });
   }
   if (fields.length > 0) throw invalidInput('invalid API key request', fields);
@@ -72,7 +70,7 @@ export async function revokeApiKey(db: Kysely<Database>, idOrPrefix: string): Pr
   const row = await db
     .updateTable('api_keys')
     .set({ revoked_at: new Date() })
-    .where((eb) => (UUID.test(idOrPrefix) ? eb('id', '=', idOrPrefix) : eb('key_prefix', '=', idOrPrefix)))
+    .where((eb) => (isUuid(idOrPrefix) ? eb('id', '=', idOrPrefix) : eb('key_prefix', '=', idOrPrefix)))
     .where('revoked_at', 'is', null)
     .returningAll()
     .executeTakeFirst();

@@ -1,4 +1,4 @@
-import type { JsonObject, TaskType } from '@fleet/db';
+import { isUuid, type JsonObject, type TaskType } from '@fleet/db';
 import { auditJobId, catalog, isQueueName } from '@fleet/queues';
 import { publishCancel } from '@fleet/runtime';
 import type { TaskStart } from '@fleet/task-logger';
@@ -40,7 +40,6 @@ export type CancelResult =
     };
 
 const WAITING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function taskTypeOf(queue: string, jobName: string, detail: TaskDetail): TaskType {
   if (detail.task) return detail.task.task_type;
@@ -57,7 +56,7 @@ function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskSta
     queueName: detail.queue,
     jobId: job ? auditJobId(String(job.id), job.timestamp) : detail.auditJobId,
     attempt,
-    workspaceId: ws && UUID.test(ws) ? ws : null,
+    workspaceId: ws && isUuid(ws) ? ws : null,
     taskType: taskTypeOf(detail.queue, job?.name ?? '', detail),
     agentName: isQueueName(detail.queue) ? catalog[detail.queue].agent : (detail.task?.agent_name ?? null),
     triggeredBy: sameAttempt?.triggered_by ?? (typeof data.triggered_by === 'string' ? data.triggered_by : 'api'),

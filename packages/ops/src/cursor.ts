@@ -1,3 +1,4 @@
+import { isUuid } from '@fleet/db';
 import { invalidInput } from './errors.ts';
 
 /**
@@ -10,7 +11,6 @@ export interface TaskCursor {
   id: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 export function encodeCursor(cursor: TaskCursor): string {
@@ -19,7 +19,7 @@ export function encodeCursor(cursor: TaskCursor): string {
 
 export function decodeCursor(text: string): TaskCursor {
   const [createdAt, id, extra] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  if (extra !== undefined || !createdAt || !id || !TS.test(createdAt) || !UUID.test(id)) {
+  if (extra !== undefined || !createdAt || !id || !TS.test(createdAt) || !isUuid(id)) {
     throw invalidInput('invalid cursor', [
       { field: 'cursor', message: 'is not a cursor returned by this API; pass next_cursor unchanged' },
     ]);

@@ -1,4 +1,4 @@
-import type { Database, Task } from '@fleet/db';
+import { type Database, isUuid, type Task } from '@fleet/db';
 import { auditJobId, catalog, isQueueName, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
 import type { Job } from 'bullmq';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
@@ -110,8 +110,6 @@ export interface TaskDetail {
   payload: unknown;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export interface GetTaskOptions {
   access?: Access;
   /** Narrows a job-id lookup to one queue (job ids are only unique per queue). */
@@ -134,7 +132,7 @@ export async function getTask(deps: OpsDeps, id: string, options: GetTaskOptions
   }
   const { db } = deps;
   let byRow: Task | undefined;
-  if (UUID.test(id)) {
+  if (isUuid(id)) {
     byRow = await db.selectFrom('autonomous_tasks').selectAll().where('id', '=', id).executeTakeFirst();
   }
   let queue: string | null = byRow?.queue_name ?? null;

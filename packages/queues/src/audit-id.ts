@@ -1,3 +1,4 @@
+import { isUuid } from '@fleet/db';
 /**
  * The job id recorded in autonomous_tasks.job_id.
  *
@@ -7,10 +8,9 @@
  * obliterated, and chosen ids come back once a finished job is removed, so the bare id alone
  * could collide with an older job's rows, and an upsert would then silently keep the old row.
  */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function auditJobId(jobId: string, timestamp: number): string {
-  return UUID.test(jobId) ? jobId : `${jobId}@${Math.trunc(timestamp)}`;
+  return isUuid(jobId) ? jobId : `${jobId}@${Math.trunc(timestamp)}`;
 }
 
 /** Splits an audit job id back into the BullMQ id and, when present, the job's creation time. */

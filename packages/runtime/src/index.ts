@@ -16,3 +16,4 @@ export { createLogger } from './logger.ts';
 export { runAgent } from './run-agent.ts';
 export { createScrubber, REDACTED, type Scrubber, secretValuesFromEnv } from './secrets.ts';
 export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
+export { withTimeout } from './with-timeout.ts';

@@ -1,4 +1,4 @@
-import type { Database, JsonObject, TaskType } from '@fleet/db';
+import { type Database, isUuid, type JsonObject, type TaskType } from '@fleet/db';
 import {
   auditJobId,
   catalog,
@@ -34,7 +34,6 @@ export interface ProcessorDeps {
 const MAX_INPUT_BYTES = 64 * 1024;
 /** First wait before an attempt whose audit row could not be written runs again. */
 const AUDIT_RETRY_MS = 1_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The payload as stored in input_data: scrubbed of secrets, and summarised when huge. The JSON
@@ -81,7 +80,7 @@ export function taskStart(
   scrub: Scrubber,
 ): TaskStart & { payloadBytes: number } {
   const data = (job.data ?? {}) as Record<string, unknown>;
-  const ws = typeof data.workspace_id === 'string' && UUID.test(data.workspace_id) ? data.workspace_id : null;
+  const ws = isUuid(data.workspace_id) ? data.workspace_id : null;
   const trigger = typeof data.triggered_by === 'string' ? data.triggered_by : job.repeatJobKey ? 'cron' : 'api';
   const input = inputSnapshot(job.data, scrub);
   return {

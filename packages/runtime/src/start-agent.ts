@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.ts';
 import { createProcessor, SHUTDOWN_REASON } from './processor.ts';
 import { createReconciler, type Reconciler } from './reconciler.ts';
 import { createScrubber, secretValuesFromEnv } from './secrets.ts';
+import { withTimeout } from './with-timeout.ts';
 
 export interface StartAgentOptions {
   /** Environment to parse (default process.env). Tests pass an object. */
@@ -38,16 +39,6 @@ export interface RunningAgent {
    * retried elsewhere) and closes every connection. Resolves to true when all finished in time.
    */
   close(graceMs?: number): Promise<boolean>;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /**

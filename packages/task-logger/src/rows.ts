@@ -1,4 +1,4 @@
-import { type JsonObject, TASK_TYPES, type TaskStatus, type TaskType, type TerminalStatus } from '@fleet/db';
+import { isUuid, type JsonObject, TASK_TYPES, type TaskStatus, type TaskType, type TerminalStatus } from '@fleet/db';
 
 /** Identity of one execution attempt: unique in autonomous_tasks. */
 export interface TaskKey {
@@ -62,7 +62,6 @@ export function keyString(key: TaskKey): string {
   return `${key.queueName}\u0000${key.jobId}\u0000${key.attempt}`;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_ERROR_LENGTH = 4_000;
 
 function toJson(value: JsonObject | undefined, field: string): string {
@@ -98,7 +97,7 @@ export function startRow(start: TaskStart, status: TaskStatus): RowState {
   if (!(TASK_TYPES as readonly string[]).includes(start.taskType)) {
     throw new InvalidTaskRowError(`taskType "${start.taskType}" is not one of ${TASK_TYPES.join(', ')}`);
   }
-  if (start.workspaceId !== null && !UUID.test(start.workspaceId)) {
+  if (start.workspaceId !== null && !isUuid(start.workspaceId)) {
     throw new InvalidTaskRowError(
       `workspaceId must be a UUID or null, got "${String(start.workspaceId).slice(0, 64)}"`,
     );
