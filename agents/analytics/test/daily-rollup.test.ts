@@ -1,10 +1,17 @@
 import { PermanentError } from '@fleet/runtime';
-import { createTestDatabase, type TestDatabase } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createWorkspace,
+  insertContact,
+  insertEmail,
+  insertInsight,
+  type TestDatabase,
+} from '@fleet/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DailyMetrics } from '../src/daily-metrics.ts';
 import { runDailyRollup } from '../src/daily-rollup.ts';
-import { createWorkspace, insertContact, insertEmail, insertInsight, insertScore, insertTask } from './seed.ts';
+import { insertScore, insertTask } from './seed.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {

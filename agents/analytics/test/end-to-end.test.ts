@@ -1,11 +1,18 @@
 import type { Database } from '@fleet/db';
 import { createProducer, type Producer } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  createWorkspace,
+  insertEmail,
+  type TestDatabase,
+  type TestRedis,
+  waitFor,
+} from '@fleet/testing';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import agentDefinition from '../src/index.ts';
-import { createWorkspace, insertEmail } from './seed.ts';
 
 let t: TestDatabase;
 let db: Kysely<Database>;

@@ -1,12 +1,12 @@
 import { PermanentError } from '@fleet/runtime';
-import { createTestDatabase, type TestDatabase } from '@fleet/testing';
+import { createTestDatabase, createWorkspace, insertContact, insertEmail, type TestDatabase } from '@fleet/testing';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDailyRollup } from '../src/daily-rollup.ts';
 import { lastCompleteMonth, lastCompleteWeek, monthPeriod, previousPeriod, weekPeriod } from '../src/periods.ts';
 import type { ReportData } from '../src/report-data.ts';
 import { runReport } from '../src/report-data.ts';
-import { createWorkspace, insertContact, insertEmail, insertScore, insertTask } from './seed.ts';
+import { insertScore, insertTask } from './seed.ts';
 
 const log = pino({ level: 'silent' });
 let t: TestDatabase;

@@ -1,10 +1,9 @@
-import { createTestDatabase, type TestDatabase } from '@fleet/testing';
+import { createTestDatabase, createWorkspace, insertContact, type TestDatabase } from '@fleet/testing';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runContactEnrichment } from '../src/contact-enrichment.ts';
 import { createHttpEnrichmentProvider } from '../src/http-enrichment-provider.ts';
-import { createWorkspace, insertContact } from './seed.ts';
 import { personBody, type StubProvider, startStubProvider } from './stub-provider.ts';
 
 const log = pino({ level: 'silent' });

@@ -1,11 +1,19 @@
 import type { Database } from '@fleet/db';
 import { createProducer, type Producer } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  createWorkspace,
+  insertContact,
+  insertEmail,
+  type TestDatabase,
+  type TestRedis,
+  waitFor,
+} from '@fleet/testing';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import agentDefinition from '../src/index.ts';
-import { createWorkspace, insertContact, insertEmail } from './seed.ts';
 import { personBody, type StubProvider, startStubProvider } from './stub-provider.ts';
 
 const API_KEY = 'sk_e2e_enrichment_secret';

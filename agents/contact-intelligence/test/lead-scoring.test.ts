@@ -1,5 +1,14 @@
 import { PermanentError } from '@fleet/runtime';
-import { createTestDatabase, type TestDatabase, waitFor } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createWorkspace,
+  daysBefore,
+  insertContact,
+  insertEmail,
+  insertInsight,
+  type TestDatabase,
+  waitFor,
+} from '@fleet/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -8,7 +17,6 @@ import { runLeadScoring } from '../src/lead-scoring.ts';
 import { tierOf } from '../src/score-contact.ts';
 import { DEFAULT_SCORING_CONFIG, resolveScoringConfig } from '../src/scoring-config.ts';
 import { seniorityOf } from '../src/seniority.ts';
-import { createWorkspace, daysBefore, insertContact, insertEmail, insertInsight } from './seed.ts';
 
 const log = pino({ level: 'silent' });
 const asOf = new Date('2025-06-15T12:00:00.000Z');

@@ -1,3 +1,4 @@
+export { createWorkspace, DAY, daysBefore, insertContact, insertEmail, insertInsight } from './platform-rows.ts';
 export { createTestRedis, type TestRedis } from './redis.ts';
 export { withDatabase } from './template.ts';
 export { adminQuery, createEmptyDatabase, createTestDatabase, type TestDatabase } from './test-database.ts';

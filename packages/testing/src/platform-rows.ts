@@ -1,4 +1,7 @@
-/** Seeding helpers: each test builds exactly the rows it reasons about. */
+/**
+ * Rows of the platform tables for agents' tests: each test builds exactly the rows it reasons
+ * about, with defaults for every column it does not care about.
+ */
 import { randomUUID } from 'node:crypto';
 import type { Database, JsonObject } from '@fleet/db';
 import type { Insertable, Kysely } from 'kysely';
