@@ -1,10 +1,18 @@
 import { defineAgent, PermanentError, type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  seedRows,
+  seedWorkspaces,
+  type TestDatabase,
+  type TestRedis,
+  waitFor,
+} from '@fleet/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningControlPlane, startControlPlane } from '../src/index.ts';
-import { ADMIN_KEY, client, controlPlaneEnv, seedRows, seedWorkspaces } from './helpers.ts';
+import { ADMIN_KEY, client, controlPlaneEnv } from './helpers.ts';
 
 let tdb: TestDatabase;
 let tredis: TestRedis;

@@ -3,13 +3,20 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  seedRows,
+  seedWorkspaces,
+  type TestDatabase,
+  type TestRedis,
+} from '@fleet/testing';
 import { sql } from 'kysely';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, pct, usd } from '../src/dashboard/format.ts';
 import { type RunningControlPlane, startControlPlane } from '../src/index.ts';
-import { ADMIN_KEY, controlPlaneEnv, seedRows, seedWorkspaces } from './helpers.ts';
+import { ADMIN_KEY, controlPlaneEnv } from './helpers.ts';
 
 /** Debian's chromium; the test never downloads a browser. CI must install the package. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

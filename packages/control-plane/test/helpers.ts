@@ -1,8 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import type { Database, TaskStatus, TaskType, TerminalStatus } from '@fleet/db';
-import type { TaskLogger } from '@fleet/task-logger';
-import type { Kysely } from 'kysely';
-
 export const ADMIN_KEY = 'test-admin-key-0123456789abcdef';
 
 /** Environment of a control plane under test: own database and Redis prefix, a free port. */
@@ -49,61 +44,4 @@ export function client(baseUrl: string) {
     }
     return { status: res.status, body: json, text, headers: res.headers };
   };
-}
-
-/** Creates an organization with `n` workspaces; returns their ids. */
-export async function seedWorkspaces(db: Kysely<Database>, n: number, names?: string[]): Promise<string[]> {
-  const org = await db.insertInto('organizations').values({ name: 'Org' }).returning('id').executeTakeFirstOrThrow();
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const ws = await db
-      .insertInto('workspaces')
-      .values({ org_id: org.id, name: names?.[i] ?? `Workspace ${i + 1}` })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    ids.push(ws.id);
-  }
-  return ids;
-}
-
-export interface SeedRow {
-  workspaceId: string | null;
-  taskType?: TaskType;
-  status?: TaskStatus;
-  startedMinutesAgo?: number;
-  durationMs?: number;
-  costUsd?: number;
-  errorMessage?: string;
-}
-
-/** Audit rows written the way the fleet writes them: through the task logger. */
-export async function seedRows(logger: TaskLogger, rows: SeedRow[]): Promise<void> {
-  await Promise.all(
-    rows.map((r) => {
-      const executedAt = new Date(Date.now() - (r.startedMinutesAgo ?? 5) * 60_000);
-      const start = {
-        queueName: 'seed_queue',
-        jobId: randomUUID(),
-        attempt: 1,
-        workspaceId: r.workspaceId,
-        taskType: r.taskType ?? 'daily_analytics_rollup',
-        agentName: 'seed',
-        triggeredBy: 'manual',
-        inputData: { seeded: true },
-        executedAt,
-      };
-      const status = r.status ?? 'completed';
-      if (status === 'pending') return logger.pending(start);
-      if (status === 'running') {
-        logger.running(start);
-        return logger.flush();
-      }
-      return logger.finish(start, {
-        status: status as TerminalStatus,
-        completedAt: new Date(executedAt.getTime() + (r.durationMs ?? 1_000)),
-        costUsd: r.costUsd ?? 0,
-        errorMessage: r.errorMessage ?? null,
-      });
-    }),
-  );
 }

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { auditJobId, createProducer, createRedis } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  seedRows,
+  seedWorkspaces,
+  type TestDatabase,
+  type TestRedis,
+} from '@fleet/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,7 +27,6 @@ import {
   summary,
   verifyApiKey,
 } from '../src/index.ts';
-import { seedRows, seedWorkspaces } from './helpers.ts';
 
 let tdb: TestDatabase;
 let tredis: TestRedis;

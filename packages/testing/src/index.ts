@@ -1,3 +1,4 @@
+export { type SeedRow, seedRows, seedWorkspaces } from './audit-rows.ts';
 export { createWorkspace, DAY, daysBefore, insertContact, insertEmail, insertInsight } from './platform-rows.ts';
 export { createTestRedis, type TestRedis } from './redis.ts';
 export { withDatabase } from './template.ts';

@@ -1,16 +1,17 @@
+/** Workspaces and audit rows for tests of the fleet's read side (ops, control plane). */
 import { randomUUID } from 'node:crypto';
 import type { Database, TaskStatus, TaskType, TerminalStatus } from '@fleet/db';
 import type { TaskLogger } from '@fleet/task-logger';
 import type { Kysely } from 'kysely';
 
-/** Creates an organization with `n` workspaces; returns their ids. */
-export async function seedWorkspaces(db: Kysely<Database>, n: number): Promise<string[]> {
+/** Creates an organization with `n` workspaces (optionally named); returns their ids. */
+export async function seedWorkspaces(db: Kysely<Database>, n: number, names?: string[]): Promise<string[]> {
   const org = await db.insertInto('organizations').values({ name: 'Org' }).returning('id').executeTakeFirstOrThrow();
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
     const ws = await db
       .insertInto('workspaces')
-      .values({ org_id: org.id, name: `WS ${i + 1}` })
+      .values({ org_id: org.id, name: names?.[i] ?? `Workspace ${i + 1}` })
       .returning('id')
       .executeTakeFirstOrThrow();
     ids.push(ws.id);
