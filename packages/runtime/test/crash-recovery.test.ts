@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker, type WorkerProcess } from './fixtures/spawn-worker.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 const JOBS = 400;
 const KILLS = 20;
@@ -19,7 +19,7 @@ const alive = new Set<WorkerProcess>();
 beforeAll(async () => {
   t = await createTestDatabase('rt_crash');
   r = createTestRedis('rt-crash');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   queue = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
 });

@@ -3,7 +3,7 @@ import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.ts';
 import { type Behaviour, sleep, testAgent } from './fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace, statusCounts, taskRows } from './helpers.ts';
+import { agentEnv, createWorkspace, statusCounts, taskRows } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -15,7 +15,7 @@ const behaviours = new Map<string, Behaviour>();
 beforeAll(async () => {
   t = await createTestDatabase('rt_e2e');
   r = createTestRedis('rt-e2e');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(
     testAgent(async (payload, ctx) => {

@@ -3,7 +3,7 @@ import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis,
 import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker } from './fixtures/spawn-worker.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -16,7 +16,7 @@ const stalled: string[] = [];
 beforeAll(async () => {
   t = await createTestDatabase('rt_sigterm');
   r = createTestRedis('rt-sigterm');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   queue = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
   events = new QueueEvents('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });

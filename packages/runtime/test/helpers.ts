@@ -30,13 +30,4 @@ export async function statusCounts(db: Kysely<Database>): Promise<Record<string,
   return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
 }
 
-/** Creates an organization and a workspace; returns the workspace id. */
-export async function seedWorkspace(db: Kysely<Database>): Promise<string> {
-  const org = await db.insertInto('organizations').values({ name: 'Org' }).returning('id').executeTakeFirstOrThrow();
-  const ws = await db
-    .insertInto('workspaces')
-    .values({ org_id: org.id, name: 'WS' })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return ws.id;
-}
+export { createWorkspace } from '@fleet/testing';

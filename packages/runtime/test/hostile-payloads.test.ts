@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.ts';
 import { testAgent } from './fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -17,7 +17,7 @@ let handled = 0;
 beforeAll(async () => {
   t = await createTestDatabase('rt_hostile');
   r = createTestRedis('rt-hostile');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   raw = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
   agent = await startAgent(

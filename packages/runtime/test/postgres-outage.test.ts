@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.ts';
 import { sleep, testAgent } from './fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 const JOBS = 300;
 
@@ -26,7 +26,7 @@ let workspaceId: string;
 beforeAll(async () => {
   t = await createTestDatabase('rt_pg_outage');
   r = createTestRedis('rt-pg-outage');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   // The producer writes no pending rows here: it must not depend on the database under test.
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix });
   queue = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });

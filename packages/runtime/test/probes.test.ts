@@ -10,7 +10,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.ts';
 import { testAgent } from './fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -21,7 +21,7 @@ let workspaceId: string;
 beforeAll(async () => {
   t = await createTestDatabase('rt_probes');
   r = createTestRedis('rt-probes');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(
     testAgent(async (payload) => {

@@ -4,7 +4,7 @@ import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.ts';
 import { testAgent } from './fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -16,7 +16,7 @@ let workspaceId: string;
 beforeAll(async () => {
   t = await createTestDatabase('rt_reconcile');
   r = createTestRedis('rt-reconcile');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   writer = createTaskLogger({ db: t.db, runningDelayMs: 0 });
   // A long interval: the test drives sweeps itself. A short lock: rows older than 200 ms count.

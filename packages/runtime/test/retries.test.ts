@@ -4,7 +4,7 @@ import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis,
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, RetryLaterError, type RunningAgent, startAgent } from '../src/index.ts';
 import { type Behaviour, testAgent } from './fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -17,7 +17,7 @@ const behaviours = new Map<string, Behaviour>();
 beforeAll(async () => {
   t = await createTestDatabase('rt_retry');
   r = createTestRedis('rt-retry');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(
     testAgent(async (payload, ctx) => behaviours.get(String(ctx.job.id))!(payload, ctx)),

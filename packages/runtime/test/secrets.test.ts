@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.ts';
 import { sleep, testAgent } from './fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from './helpers.ts';
+import { agentEnv, createWorkspace } from './helpers.ts';
 
 const CANARY_ENV = 'canary-env-4f1a9d2c7b';
 const CANARY_DB_PASSWORD = 'canary-dbpw-8e3b1f';
@@ -31,7 +31,7 @@ let logText = '';
 beforeAll(async () => {
   t = await createTestDatabase('rt_secrets');
   r = createTestRedis('rt-secrets');
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
   raw = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
   // Trust authentication accepts any password, so the canary password really is in use.

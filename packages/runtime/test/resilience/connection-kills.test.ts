@@ -9,7 +9,7 @@ import {
 } from '@fleet/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentEnv, seedWorkspace } from '../helpers.ts';
+import { agentEnv, createWorkspace } from '../helpers.ts';
 import { expectCleanOutcome, expectEveryReplicaTakesJobs, waitForTerminal } from './fixtures/outcome.ts';
 import { type RedisServer, startRedisServer } from './fixtures/redis-server.ts';
 import { createLedger, type Replicas, startReplicas } from './fixtures/replicas.ts';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   // Only the key prefix: connections are killed on a redis-server of this file's own.
   r = createTestRedis('rt-conn-kills');
   server = await startRedisServer();
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   await createLedger(t.db);
   producer = createProducer({ redisUrl: server.url, prefix: r.prefix });
   queue = new Queue('maintenance_queue', { connection: { url: server.url }, prefix: r.prefix });

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from '../helpers.ts';
+import { agentEnv, createWorkspace } from '../helpers.ts';
 import { expectCleanOutcome, expectEveryReplicaTakesJobs, waitForTerminal } from './fixtures/outcome.ts';
 import { type RedisServer, startRedisServer } from './fixtures/redis-server.ts';
 import { createLedger, type Replicas, startReplicas } from './fixtures/replicas.ts';
@@ -40,7 +40,7 @@ beforeAll(async () => {
   t = await createTestDatabase('rt_half_open');
   r = createTestRedis('rt-half-open');
   server = await startRedisServer();
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   await createLedger(t.db);
   const pg = new URL(t.url);
   pgProxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });

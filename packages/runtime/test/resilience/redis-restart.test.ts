@@ -3,7 +3,7 @@ import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis,
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../fixtures/test-agent.ts';
-import { agentEnv, seedWorkspace } from '../helpers.ts';
+import { agentEnv, createWorkspace } from '../helpers.ts';
 import { expectCleanOutcome, expectEveryReplicaTakesJobs, waitForTerminal } from './fixtures/outcome.ts';
 import { type RedisServer, startRedisServer } from './fixtures/redis-server.ts';
 import { createLedger, type Replicas, startReplicas } from './fixtures/replicas.ts';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   // Only the key prefix: this file restarts a redis-server of its own.
   r = createTestRedis('rt-redis-restart');
   server = await startRedisServer();
-  workspaceId = await seedWorkspace(t.db);
+  workspaceId = await createWorkspace(t.db);
   await createLedger(t.db);
   producer = createProducer({ redisUrl: server.url, prefix: r.prefix });
   queue = new Queue('maintenance_queue', { connection: { url: server.url }, prefix: r.prefix });
