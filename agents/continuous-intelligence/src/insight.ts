@@ -14,6 +14,7 @@ export const INTENTS = [
   'complaint',
   'cancellation',
   'unsubscribe',
+  'not_interested',
   'billing',
   'follow_up',
   'introduction',

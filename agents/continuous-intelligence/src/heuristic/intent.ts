@@ -8,6 +8,7 @@ import type { Intent } from '../insight.ts';
 type Rule = [RegExp, number];
 
 const RULES: Record<Exclude<Intent, 'other'>, Rule[]> = {
+  not_interested: [],
   unsubscribe: [
     [/\bunsubscribe\b/, 4],
     [/\b(remove me from|take me off) (your|the|this)\b.{0,20}\b(list|mailing)/, 4],
