@@ -97,7 +97,7 @@ function perClassTable(
     if (!t && !h) continue;
     const cell = (c: typeof t, w: number) =>
       c
-        ? `${lpad(String(c.support), w)}${lpad(f2(c.precision), 6)}${lpad(f2(c.recall), 6)}`
+        ? `${lpad(String(c.support), w)}${lpad(c.predicted ? f2(c.precision) : '-', 6)}${lpad(c.support ? f2(c.recall) : '-', 6)}`
         : `${lpad('0', w)}${lpad('-', 6)}${lpad('-', 6)}`;
     lines.push(`${pad(label, 22)}${cell(t, 8)}   ${cell(h, 10)}`);
   }
