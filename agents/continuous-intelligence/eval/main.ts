@@ -3,15 +3,21 @@
  *
  *   --show tune        also list every mistake on the tuning part (or held-out, deliberately)
  *   --json             print the figures as JSON instead of tables
+ *   --check            exit 1 when a part misses a floor of floors.ts (CI)
  */
 import { parseArgs } from 'node:util';
 import { createHeuristicExtractor } from '../src/heuristic-extractor.ts';
 import { SPLITS, type Split } from './corpus.ts';
 import { evaluateExtractor } from './evaluate.ts';
+import { FLOORS, missedFloors } from './floors.ts';
 import { formatReport } from './report.ts';
 
 const { values } = parseArgs({
-  options: { show: { type: 'string', multiple: true, default: [] }, json: { type: 'boolean', default: false } },
+  options: {
+    show: { type: 'string', multiple: true, default: [] },
+    json: { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
+  },
 });
 const show = values.show as string[];
 for (const s of show) {
@@ -39,4 +45,13 @@ if (values.json) {
   );
 } else {
   console.log(formatReport({ ...evaluation, show: show as Split[] }));
+}
+
+if (values.check) {
+  const missed = SPLITS.flatMap((s) => missedFloors(evaluation.bySplit[s], FLOORS[s]).map((m) => `${s}: ${m}`));
+  if (missed.length > 0) {
+    console.error(`\nBelow the floors of eval/floors.ts:\n  ${missed.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log('\nAll floors met (eval/floors.ts).');
 }

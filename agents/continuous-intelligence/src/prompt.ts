@@ -18,12 +18,23 @@ Fields:
 - companies: organisations named or evident from signatures and addresses, with their domain when known.
 Do not invent facts that are not in the email. Use empty arrays when there is nothing to report.`;
 
-/** Drops quoted reply history ("> ..." lines, "On ... wrote:" and what follows). */
+/** A line that opens quoted history: the "On … wrote:" attribution of every major client. */
+const ATTRIBUTION =
+  /^\s*(On .{4,200}wrote:|Le .{4,200}a écrit\s*:|Am .{4,200}schrieb .{0,200}:|El .{4,200}escribió:|Op .{4,200}schreef .{0,200}:)\s*$/;
+/** Outlook's separator lines before a quoted message. */
+const SEPARATOR = /^\s*(-{2,}\s*(Original|Forwarded) Message\s*-{2,}|_{10,}|-{5,})\s*$/i;
+
+/**
+ * Drops quoted reply history: "> ..." lines, and everything from an attribution line
+ * ("On … wrote:"), an Outlook separator, or an Outlook header block ("From: … / Sent: …") on.
+ */
 export function stripQuotedText(body: string): string {
   const lines = body.split(/\r?\n/);
   const out: string[] = [];
-  for (const line of lines) {
-    if (/^\s*On .{4,200}wrote:\s*$/.test(line) || /^-{2,}\s*(Original|Forwarded) Message\s*-{2,}/i.test(line)) break;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (ATTRIBUTION.test(line) || SEPARATOR.test(line)) break;
+    if (/^\s*From:\s.+/i.test(line) && lines.slice(i + 1, i + 4).some((l) => /^\s*(Sent|Date):\s/i.test(l))) break;
     if (/^\s*>/.test(line)) continue;
     out.push(line);
   }

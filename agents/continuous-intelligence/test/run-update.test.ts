@@ -93,7 +93,7 @@ describe('continuous intelligence update', () => {
       total_emails: 5,
       insights_extracted: 5,
       failed_emails: 0,
-      model: 'heuristic-v1',
+      model: 'heuristic-v2',
       tokens: { input: 0, output: 0, cache_read: 0, cache_write: 0 },
       cost_usd: 0,
     });
