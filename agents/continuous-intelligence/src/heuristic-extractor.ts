@@ -9,7 +9,7 @@ import { classifyIntent, type IntentResult, NEGATIVE } from './heuristic/intent.
 import { fromRaw, type SentimentResult, scoreSentiment } from './heuristic/sentiment.ts';
 import { clauseAt, isNegatedAt, isPastClause } from './heuristic/tense.ts';
 import { daysBetween, isReplySubject, localDay, sentences, splitBody } from './heuristic/text.ts';
-import type { ActionItem, EmailForExtraction, Extractor, Insight, MentionedDate } from './insight.ts';
+import type { ActionItem, EmailForExtraction, Extractor, Insight } from './insight.ts';
 import { ZERO_USAGE } from './insight.ts';
 
 /** Version of the rule set, stored as email_insights.model so re-runs can be told apart. */
