@@ -3,18 +3,11 @@
  * intent and sentiment, date precision/recall/F1, action-item owners, and the one mistake that
  * must never happen (a declining or angry contact read as a buyer).
  */
-import { INTENTS, type Insight, type Intent, SENTIMENTS } from '../src/insight.ts';
+import { BUYING_INTENTS, INTENTS, type Insight, type Intent, NEGATIVE_INTENTS, SENTIMENTS } from '../src/insight.ts';
 import type { CorpusEmail } from './corpus.ts';
 
-/** Intents of a contact who says no or is unhappy. */
-export const NEGATIVE_INTENTS: readonly Intent[] = ['not_interested', 'unsubscribe', 'cancellation', 'complaint'];
-/** Intents that lead scoring reads as buying interest. */
-export const BUYING_INTENTS: readonly Intent[] = [
-  'pricing_inquiry',
-  'demo_request',
-  'purchase_intent',
-  'meeting_request',
-];
+const NEGATIVE: ReadonlySet<Intent> = new Set(NEGATIVE_INTENTS);
+const BUYING: ReadonlySet<Intent> = new Set(BUYING_INTENTS);
 
 export interface ClassFigures {
   support: number;
@@ -148,12 +141,12 @@ export function measure(cases: Array<{ email: CorpusEmail; insight: Insight }>):
         itemsFound++;
     }
 
-    if (NEGATIVE_INTENTS.includes(x.intent)) {
-      if (BUYING_INTENTS.includes(insight.intent)) {
+    if (NEGATIVE.has(x.intent)) {
+      if (BUYING.has(insight.intent)) {
         primary.push(email.id);
         note('negative_as_buying', x.intent, insight.intent);
       }
-      if (insight.intents.some((i) => BUYING_INTENTS.includes(i))) any.push(email.id);
+      if (insight.intents.some((i) => BUYING.has(i))) any.push(email.id);
     }
   }
 
