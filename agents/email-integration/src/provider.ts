@@ -1,7 +1,8 @@
 /**
- * What the sync needs from a mailbox, whatever serves it (Gmail's REST API, later IMAP).
+ * What the sync needs from a mailbox, whatever serves it (Gmail's REST API, an IMAP server).
  * Providers speak in raw message ids and parsed messages; storage is not their business.
  */
+import type { Logger } from 'pino';
 
 /** A message after header and body parsing, ready to store. */
 export interface ParsedEmail {
@@ -12,7 +13,8 @@ export interface ParsedEmail {
   rfcMessageId: string | null;
   /** First id of In-Reply-To, without angle brackets. */
   inReplyTo: string | null;
-  from: { address: string; name: string | null };
+  /** The sender (From, else Sender, else Return-Path); null when the message names none. */
+  from: { address: string; name: string | null } | null;
   to: Array<{ address: string; name: string | null }>;
   cc: Array<{ address: string; name: string | null }>;
   subject: string | null;
@@ -43,9 +45,11 @@ export interface FetchedMessages {
   gone: string[];
 }
 
-/** Options shared by provider calls: the job's AbortSignal. */
+/** Options shared by provider calls: the job's AbortSignal and logger. */
 export interface CallOptions {
   signal?: AbortSignal;
+  /** Where parsing reports what it had to cut or guess. */
+  log?: Logger;
 }
 
 /** A connected mailbox for the length of one sync. */

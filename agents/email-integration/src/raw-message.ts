@@ -10,7 +10,7 @@
  * one child is the inner message's root. The MIME split itself is mailsplit's, the splitter
  * mailparser and imapflow are built on.
  */
-import { Splitter } from '@zone-eu/mailsplit';
+import { type MimeNode, Splitter, type SplitterChunk } from '@zone-eu/mailsplit';
 import libqp from 'libqp';
 import type { GmailMessage, GmailMessagePart } from './gmail/parse-message.ts';
 
@@ -22,20 +22,6 @@ export interface RawMessageMeta {
   internalDate?: Date;
 }
 
-/** The splitter's view of a MIME node (only what the conversion reads). */
-interface SplitNode {
-  type: 'node';
-  parentNode: SplitNode | false;
-  contentType: string | false;
-  encoding: string | false;
-  filename: string | false;
-  multipart: string | false;
-  messageNode?: boolean;
-  headers: { getList(): Array<{ key: string; line: string }> };
-}
-
-type SplitChunk = SplitNode | { type: 'body' | 'data'; node: SplitNode; value: Buffer };
-
 /** Limits that keep a hostile message from exhausting memory while it is split. */
 const SPLIT_LIMITS = { maxHeadSize: 2 * 1024 * 1024, maxChildNodes: 5_000 };
 
@@ -46,7 +32,8 @@ function headerText(binary: string): string {
   return utf8.includes('\uFFFD') ? bytes.toString('latin1') : utf8;
 }
 
-function headersOf(node: SplitNode): Array<{ name: string; value: string }> {
+function headersOf(node: MimeNode): Array<{ name: string; value: string }> {
+  if (!node.headers) return [];
   return node.headers.getList().flatMap(({ line }) => {
     const colon = line.indexOf(':');
     if (colon <= 0) return [];
@@ -71,15 +58,12 @@ function decodeBody(encoding: string | false, raw: Buffer): Buffer {
 /** Splits `raw` and builds the payload tree; rejects when the splitter gives up on the input. */
 export async function payloadFromRaw(raw: Buffer | string): Promise<GmailMessagePart> {
   const splitter = new Splitter({ ...SPLIT_LIMITS, defaultInlineEmbedded: true });
-  const parts = new Map<SplitNode, GmailMessagePart>();
-  const bodies = new Map<SplitNode, Buffer[]>();
+  const parts = new Map<MimeNode, GmailMessagePart>();
+  const bodies = new Map<MimeNode, Buffer[]>();
   let root: GmailMessagePart | undefined;
-
-  const done = new Promise<void>((resolve, reject) => {
-    splitter.on('error', reject);
-    splitter.on('end', () => resolve());
-  });
-  splitter.on('data', (chunk: SplitChunk) => {
+  splitter.end(typeof raw === 'string' ? Buffer.from(raw) : raw);
+  // Async iteration drains the splitter and rethrows its errors (an over-limit header block, ...).
+  for await (const chunk of splitter as AsyncIterable<SplitterChunk>) {
     if (chunk.type === 'node') {
       const parent = chunk.parentNode ? parts.get(chunk.parentNode) : undefined;
       const siblings = parent ? (parent.parts ??= []) : [];
@@ -98,9 +82,7 @@ export async function payloadFromRaw(raw: Buffer | string): Promise<GmailMessage
     } else if (chunk.type === 'body') {
       bodies.get(chunk.node)?.push(chunk.value);
     }
-  });
-  splitter.end(typeof raw === 'string' ? Buffer.from(raw) : raw);
-  await done;
+  }
   if (!root) throw new Error('message has no header block');
 
   let attachments = 0;

@@ -136,7 +136,7 @@ export async function syncAccount(
   const processPage = async (page: IdPage, nextCursor: string | null) => {
     const stored = await existingIds(db, account.workspace_id, page.messageIds);
     const wanted = page.messageIds.filter((id) => !stored.has(id));
-    const fetched = await session.getMessages(wanted, { signal });
+    const fetched = await session.getMessages(wanted, { signal, log });
     const outcome = await storeBatch(
       db,
       batchAccount,

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AddressObject, simpleParser } from 'mailparser';
-import { parseGmailMessage } from '../src/gmail/parse-message.ts';
+import { htmlToPlainText, parseGmailMessage } from '../src/gmail/parse-message.ts';
 import type { ParsedEmail } from '../src/provider.ts';
 import { messageFromRaw } from '../src/raw-message.ts';
 
@@ -76,7 +76,10 @@ async function theirsView(raw: Buffer): Promise<View & { hasDate: boolean }> {
     to: flattenAddresses(m.to).join(', '),
     date: m.date ? m.date.toISOString() : RECEIVED_AT.toISOString(),
     hasDate: m.date !== undefined,
-    text: norm(m.text),
+    // mailparser leaves `text` empty for HTML that is neither the root nor beside a plain part
+    // (an HTML-only multipart/mixed or related); its users then convert `html`, as done here
+    // with the project's conversion settings, so what is compared is which parts were read.
+    text: norm(m.text || (m.html ? htmlToPlainText(m.html) : '')),
   };
 }
 

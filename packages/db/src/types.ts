@@ -162,7 +162,8 @@ export interface EmailsTable {
   contact_id: string | null;
   provider_message_id: string;
   direction: 'inbound' | 'outbound';
-  from_address: string;
+  /** Null when the message names no sender (125). */
+  from_address: string | null;
   from_name: string | null;
   to_addresses: Generated<string[]>;
   cc_addresses: Generated<string[]>;

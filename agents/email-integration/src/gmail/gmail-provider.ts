@@ -212,7 +212,7 @@ class GmailSession implements MailSession {
         }
         if ((message.labelIds ?? []).some((l) => SKIPPED_LABELS.has(l))) continue;
         try {
-          emails.push(parseGmailMessage(message));
+          emails.push(parseGmailMessage(message, { log: opts.log }));
         } catch (error) {
           // A library choking on odd content is as much a bad message as a MessageParseError.
           const reason = error instanceof MessageParseError ? error.message : `unparseable: ${String(error)}`;
