@@ -74,9 +74,7 @@ export function parseAddressList(header: string | null | undefined): Address[] {
 export function formatAddressList(header: string): string {
   const mailboxes = readMailboxes(header).filter((m) => ADDRESS_SHAPE.test(m.address.trim()));
   if (mailboxes.length === 0) return decodeName(header) ?? '';
-  return mailboxes
-    .map((m) => (m.name ? `"${m.name.replace(/["\\]/g, '\\$&')}" <${m.address}>` : m.address))
-    .join(', ');
+  return mailboxes.map((m) => (m.name ? `"${m.name.replace(/["\\]/g, '\\$&')}" <${m.address}>` : m.address)).join(', ');
 }
 
 /** First id of a Message-ID / In-Reply-To / References header, without angle brackets. */

@@ -39,7 +39,15 @@ function headersOf(node: MimeNode): Array<{ name: string; value: string }> {
     if (colon <= 0) return [];
     const text = headerText(line);
     const at = text.indexOf(':');
-    return [{ name: text.slice(0, at).trim(), value: text.slice(at + 1).replace(/\r?\n/g, '').trim() }];
+    return [
+      {
+        name: text.slice(0, at).trim(),
+        value: text
+          .slice(at + 1)
+          .replace(/\r?\n/g, '')
+          .trim(),
+      },
+    ];
   });
 }
 
@@ -66,7 +74,8 @@ export async function payloadFromRaw(raw: Buffer | string): Promise<GmailMessage
   for await (const chunk of splitter as AsyncIterable<SplitterChunk>) {
     if (chunk.type === 'node') {
       const parent = chunk.parentNode ? parts.get(chunk.parentNode) : undefined;
-      const siblings = parent ? (parent.parts ??= []) : [];
+      if (parent && !parent.parts) parent.parts = [];
+      const siblings = parent?.parts ?? [];
       const partId = parent ? (parent.partId ? `${parent.partId}.${siblings.length}` : String(siblings.length)) : '';
       const part: GmailMessagePart = {
         partId,

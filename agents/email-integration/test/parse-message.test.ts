@@ -4,7 +4,8 @@ import { parseGmailMessage } from '../src/gmail/parse-message.ts';
 import { messageFromRaw } from '../src/raw-message.ts';
 import { b64url, message } from './fixtures.ts';
 
-const raw = (lines: string[]) => messageFromRaw(lines.join('\r\n'), { id: 'r', threadId: 'r', internalDate: new Date(1_000) });
+const raw = (lines: string[]) =>
+  messageFromRaw(lines.join('\r\n'), { id: 'r', threadId: 'r', internalDate: new Date(1_000) });
 
 describe('parseGmailMessage', () => {
   it('decodes a Latin-1 text part in its declared charset', () => {
@@ -179,7 +180,10 @@ describe('bodies', () => {
     }
     expect(consoleWarns).toEqual([]);
     expect(warnings).toEqual([
-      { obj: { htmlChars: html.length, keptChars: 1_000_000 }, msg: 'HTML body is too long; converting its start only' },
+      {
+        obj: { htmlChars: html.length, keptChars: 1_000_000 },
+        msg: 'HTML body is too long; converting its start only',
+      },
     ]);
   });
 });

@@ -166,7 +166,10 @@ export function htmlToPlainText(html: string, log?: ParseLog): string {
   let input = html;
   if (input.length > MAX_HTML_CHARS) {
     // Cut here rather than by html-to-text, which would announce it on the console, past the logger.
-    log?.warn({ htmlChars: input.length, keptChars: MAX_HTML_CHARS }, 'HTML body is too long; converting its start only');
+    log?.warn(
+      { htmlChars: input.length, keptChars: MAX_HTML_CHARS },
+      'HTML body is too long; converting its start only',
+    );
     input = input.slice(0, MAX_HTML_CHARS);
   }
   return htmlToText(input, {
