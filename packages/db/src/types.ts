@@ -137,10 +137,19 @@ export interface MailAccountsTable {
   provider: Generated<string>;
   email_address: string;
   refresh_token_encrypted: string | null;
+  /** Sync cursor: Gmail's history id, or IMAP's per-folder state as JSON (126). */
   history_id: string | null;
   last_synced_at: Timestamp | null;
   is_active: Generated<boolean>;
   created_at: WithDefault<Timestamp>;
+  /** IMAP server and login (126); the password only as ciphertext. */
+  imap_host: string | null;
+  imap_port: number | null;
+  imap_security: 'tls' | 'starttls' | 'none' | null;
+  imap_username: string | null;
+  imap_password_encrypted: string | null;
+  /** Folders to sync; null = INBOX and the \Sent folder. */
+  imap_folders: string[] | null;
 }
 
 export interface EmailThreadsTable {
