@@ -16,7 +16,7 @@ export const emailIntegrationEnv = {
   /** Gmail REST API root including the version; /users/me/... is appended. */
   GMAIL_API_BASE_URL: httpUrl.default('https://gmail.googleapis.com/gmail/v1'),
 
-  /** 32-byte AES-256-GCM key (64 hex chars or base64) that encrypts refresh tokens at rest. */
+  /** 32-byte AES-256-GCM key (64 hex chars or base64) that encrypts refresh tokens and IMAP passwords at rest. */
   MAIL_TOKEN_ENCRYPTION_KEY: z.string({ error: 'is required (32 bytes, base64 or hex)' }).transform((v, ctx) => {
     try {
       return parseEncryptionKey(v);
