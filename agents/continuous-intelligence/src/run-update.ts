@@ -204,7 +204,13 @@ export async function runIntelligenceUpdate(
             tally.cost_usd += r.x.costUsd;
             tally.insights++;
             counts.insights++;
-            pushLine({ email_id: r.row.id, workspace_id: ws.id, status: 'extracted', ...lineOf(r.x) });
+            pushLine({
+              email_id: r.row.id,
+              workspace_id: ws.id,
+              status: 'extracted',
+              kind: r.row.direction,
+              ...lineOf(r.x),
+            });
             continue;
           }
           // A failed call may still have been billed (a malformed answer costs its tokens).

@@ -217,6 +217,8 @@ export interface EmailInsightsTable {
   output_tokens: Generated<number>;
   cache_read_tokens: Generated<number>;
   cache_write_tokens: Generated<number>;
+  /** The email's direction, copied by a trigger (migration 120): whose words the insight reads. */
+  kind: Generated<'inbound' | 'outbound'>;
 }
 
 export interface MediaFilesTable {
