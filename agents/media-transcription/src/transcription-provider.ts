@@ -1,4 +1,4 @@
-import { PermanentError, RetryLaterError } from '@fleet/runtime';
+import { PermanentError, providerExcerpt, RetryLaterError } from '@fleet/runtime';
 import { z } from 'zod';
 import { abortError } from './abort.ts';
 
@@ -146,13 +146,16 @@ function httpError(res: Response, body: string): Error {
   return new Error(`transcription provider error (HTTP ${status}): ${detail}`);
 }
 
-/** The `error.message` of an OpenAI-style error body, else the start of the body. */
+/**
+ * The `error.message` of an OpenAI-style error body, else the start of the body; never the
+ * credentials a server may echo (redacted, and never cut in the middle of one).
+ */
 function providerMessage(body: string): string {
   try {
     const json = JSON.parse(body) as { error?: { message?: unknown } | string; detail?: unknown };
-    if (typeof json.error === 'string') return json.error;
-    if (json.error && typeof json.error.message === 'string') return json.error.message;
-    if (typeof json.detail === 'string') return json.detail;
+    if (typeof json.error === 'string') return snippet(json.error);
+    if (json.error && typeof json.error.message === 'string') return snippet(json.error.message);
+    if (typeof json.detail === 'string') return snippet(json.detail);
   } catch {
     // not JSON
   }
@@ -160,8 +163,7 @@ function providerMessage(body: string): string {
 }
 
 function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+  return providerExcerpt(body, 300);
 }
 
 /** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
