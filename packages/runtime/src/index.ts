@@ -14,6 +14,15 @@ export { type RuntimeEnv, runtimeEnvShape } from './env.ts';
 export { PermanentError, RetryLaterError } from './errors.ts';
 export { createLogger } from './logger.ts';
 export { runAgent } from './run-agent.ts';
-export { createScrubber, REDACTED, type Scrubber, secretValuesFromEnv } from './secrets.ts';
+export {
+  createScrubber,
+  providerExcerpt,
+  REDACTED,
+  redactCredentials,
+  type Scrubber,
+  type SecretScope,
+  secretValuesFromEnv,
+  secretVariants,
+} from './secrets.ts';
 export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
 export { withTimeout } from './with-timeout.ts';
