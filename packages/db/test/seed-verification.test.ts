@@ -263,7 +263,7 @@ describe('seed Test 4: RLS policies', () => {
     expect(rows).toEqual([{ tablename: 'autonomous_tasks', rowsecurity: true }]);
   });
 
-  it('has exactly the policies of 043 as amended by 046 (system_insert replaced by agent_write)', async () => {
+  it('has exactly the policies of 043 as amended by 046 (system_insert replaced by agent_write) and 105 (membership filter for authenticated only)', async () => {
     // The seed's query, plus the roles each policy applies to.
     const { rows } = await sql<Record<string, unknown>>`
       SELECT
@@ -295,7 +295,7 @@ describe('seed Test 4: RLS policies', () => {
       {
         policyname: 'workspace_isolation_select',
         cmd: 'SELECT',
-        roles: ['public'],
+        roles: ['authenticated'],
         has_using: 'USING clause present',
         has_check: 'No WITH CHECK',
       },
