@@ -101,7 +101,7 @@ export function createAnthropicExtractor(opts: AnthropicExtractorOptions): Extra
         if (!(err instanceof Anthropic.APIError)) throw err;
         const status = err.status;
         // The SDK's message carries the answer's body, which may echo what was sent.
-        const detail = providerExcerpt(err.message);
+        const detail = providerExcerpt(err.message, { sent: [opts.apiKey] });
         const transient = status === undefined ? err instanceof Anthropic.APIConnectionError : TRANSIENT.has(status);
         if (transient) {
           if (retry >= opts.backoff.maxRetries) {

@@ -18,7 +18,7 @@ const SECRET_NAME =
 const SECRET_PARAMETER = new RegExp(`${SECRET_NAME.source}|signature|^sig$|^key$`, 'i');
 /** Header-style names whose value is a credential, as they appear in text (`x-api-key: ...`). */
 const CREDENTIAL_HEADER =
-  /\b(proxy-authorization|authorization|x-api-key|api-key|x-goog-api-key|x-auth-token|cookie|set-cookie)(\s*[:=]\s*)((?:(?:Bearer|Basic|Token|Digest)\s+)?[^\s,;"'}\]]+)/gi;
+  /\b(proxy-authorization|authorization|x-api-key|api-key|x-goog-api-key|x-auth-token|cookie|set-cookie)(\s*[:=]\s*)((?:(?:Bearer|Basic|Token|Digest)\s+)?(?:\[redacted\]|[^\s,;"'}\]]+))/gi;
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]+):([^\s@/]+)@/gi;
 /** `name=value` in query strings, form bodies and messages; the value ends at a delimiter. */
 const PARAMETER = /([\w.[\]-]+)(=|%3D)([^&\s"'<>,;)}\]]+)/gi;
@@ -28,6 +28,13 @@ const JSON_MEMBER = /"([\w.-]+)"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
 const BEARER = /\b(Bearer)(\s+)(?=[^\s]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{8,}/g;
 /** Cheap test: could this text hold anything the patterns above redact? */
 const CREDENTIAL_HINT = new RegExp(`${SECRET_NAME.source}|bearer|://`, 'i');
+/**
+ * Words that may be base64 of something longer that holds a secret: `Basic` credentials
+ * (`user:password`), SASL PLAIN (`\0user\0password`), an encoded form body. Hex-only words
+ * (UUIDs, digests) cannot be: base64 of text always has letters beyond a-f.
+ */
+const BASE64_WORD = /[A-Za-z0-9+/_-]{8,}={0,2}/g;
+const HEX_WORD = /^[0-9a-fA-F-]+$/;
 /** Shorter values are too likely to occur by chance (and too weak to be real secrets). */
 const MIN_SECRET_LENGTH = 6;
 
@@ -53,12 +60,21 @@ export function redactCredentials(text: string): string {
 }
 
 /**
- * A provider's text made fit for an error message: whitespace collapsed, credentials redacted,
- * and cut to `max` characters at a delimiter, never inside a word. A secret cut in half would
- * no longer be recognised by the scrubber, and half a key is still a leak.
+ * A provider's text made fit for an error message: the credentials the request carried (`sent`,
+ * in any of their encodings) and anything credential-shaped redacted, whitespace collapsed, and
+ * cut to `max` characters at a delimiter, never inside a word. A secret cut in half would no
+ * longer be recognised by the scrubber, and half a key is still a leak.
  */
-export function providerExcerpt(text: string, max = 300): string {
-  const clean = redactCredentials(text.replace(/\s+/g, ' ').trim());
+export function providerExcerpt(
+  text: string,
+  options: { max?: number; sent?: ReadonlyArray<string | undefined> } = {},
+): string {
+  const max = options.max ?? 300;
+  let clean = text.replace(/\s+/g, ' ').trim();
+  for (const form of (options.sent ?? []).flatMap((v) => (v ? secretVariants(v) : []))) {
+    clean = clean.split(form).join(REDACTED);
+  }
+  clean = redactCredentials(clean);
   if (clean.length <= max) return clean;
   const head = clean.slice(0, max + 1);
   const cut = Math.max(...[...' ",;{}[]()<>'].map((c) => head.lastIndexOf(c)));
@@ -135,13 +151,21 @@ export function createScrubber(secrets: string[] = []): Scrubber {
   };
   rebuild();
 
+  const holdsSecret = (text: string): boolean => {
+    if (!literals) return false;
+    literals.lastIndex = 0;
+    return literals.test(text);
+  };
   // Literal values first: a credential pattern could otherwise rewrite part of a secret so that
-  // the rest no longer matches, and half a secret would go out.
+  // the rest no longer matches, and half a secret would go out. Then base64 words that decode to
+  // something holding a secret, then credential shapes.
   const scrubString = (s: string): string => {
     let out = s;
     if (literals) {
-      literals.lastIndex = 0;
-      if (literals.test(out)) out = out.replace(literals, REDACTED);
+      if (holdsSecret(out)) out = out.replace(literals, REDACTED);
+      out = out.replace(BASE64_WORD, (word) =>
+        !HEX_WORD.test(word) && holdsSecret(Buffer.from(word, 'base64').toString('latin1')) ? REDACTED : word,
+      );
     }
     return redactCredentials(out);
   };

@@ -55,12 +55,19 @@ describe('providerExcerpt', () => {
   it('cuts at a delimiter, never inside a word, so half a secret never survives', () => {
     const key = 'sk-live-0123456789abcdefghij';
     const text = `${'x '.repeat(140)}bad key ${key} rest`;
-    const excerpt = providerExcerpt(text, 290);
+    const excerpt = providerExcerpt(text, { max: 290 });
     expect(excerpt.endsWith('…')).toBe(true);
     expect(excerpt).not.toContain('sk-live');
     expect(providerExcerpt('{"error":{"message":"refresh_token=abc123 is invalid"}}')).toBe(
       `{"error":{"message":"refresh_token=${R} is invalid"}}`,
     );
+  });
+
+  it('redacts the credentials the request carried, in any encoding, whatever their shape', () => {
+    const sent = 'sk/live+key-0123';
+    expect(
+      providerExcerpt(`key ${sent} refused; you sent ${encodeURIComponent(sent)}`, { sent: [sent, undefined] }),
+    ).toBe(`key ${R} refused; you sent ${R}`);
   });
 });
 
@@ -83,6 +90,19 @@ describe('createScrubber', () => {
       expect(scrub.mayContainSecrets(JSON.stringify({ note: form }))).toBe(true);
     }
     expect(scrub.mayContainSecrets('{"workspace_id":"5b1f0c8e","date":"2025-11-17"}')).toBe(false);
+  });
+
+  it('replaces base64 words that decode to something holding a secret (Basic credentials, SASL PLAIN)', () => {
+    const basic = Buffer.from(`client-id:${secret}`).toString('base64');
+    const plain = Buffer.from(`\0user@acme.test\0${secret}`).toString('base64');
+    const form = Buffer.from(`refresh_token=${encodeURIComponent(secret)}`).toString('base64url');
+    expect(scrub(`Authorization: Basic ${basic}`)).toBe(`Authorization: ${R}`);
+    expect(scrub(`a2 NO refused: ${plain}`)).toBe(`a2 NO refused: ${R}`);
+    expect(scrub(`body ${form}`)).toBe(`body ${R}`);
+    const innocent = Buffer.from('\0user@acme.test\0other-password').toString('base64');
+    expect(scrub(`refused: ${innocent} 5b1f0c8e-2f4a-4c1d-9b7e-3a2d1c0b9a8f`)).toBe(
+      `refused: ${innocent} 5b1f0c8e-2f4a-4c1d-9b7e-3a2d1c0b9a8f`,
+    );
   });
 
   it('copies errors with the message, stack, code and cause scrubbed', () => {

@@ -111,7 +111,7 @@ class GmailSession implements MailSession {
         continue;
       }
       if (result.status >= 400) {
-        const { reason, message } = googleErrorInfo(result.text);
+        const { reason, message } = googleErrorInfo(result.text, [used.token]);
         const detail = `${result.status}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`;
         if (result.status === 403) throw new MailAuthError(`Gmail ${what}: access denied (${detail})`);
         throw new GoogleApiError(`Gmail ${what} failed (${detail})`, result.status, reason);

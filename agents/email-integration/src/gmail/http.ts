@@ -54,7 +54,11 @@ export class GoogleApiError extends Error {
  * Both parts end up in error messages, so they are cut short and stripped of anything
  * credential-shaped: a provider may echo the request (and with it the refresh token) back.
  */
-export function googleErrorInfo(text: string): { reason: string | null; message: string | null } {
+export function googleErrorInfo(
+  text: string,
+  /** The credentials the request carried; never repeated, whatever the answer quotes. */
+  sent: ReadonlyArray<string | undefined> = [],
+): { reason: string | null; message: string | null } {
   try {
     const body = JSON.parse(text) as {
       error?: { message?: unknown; errors?: Array<{ reason?: unknown }>; status?: unknown } | string;
@@ -62,11 +66,11 @@ export function googleErrorInfo(text: string): { reason: string | null; message:
     };
     if (typeof body.error === 'string') {
       // OAuth token endpoint shape: { error: 'invalid_grant', error_description: '...' }
-      return { reason: reasonCode(body.error), message: providerText(body.error_description) };
+      return { reason: reasonCode(body.error), message: providerText(body.error_description, sent) };
     }
     return {
       reason: reasonCode(body.error?.errors?.[0]?.reason) ?? reasonCode(body.error?.status),
-      message: providerText(body.error?.message),
+      message: providerText(body.error?.message, sent),
     };
   } catch {
     return { reason: null, message: null };
@@ -78,8 +82,8 @@ function reasonCode(value: unknown): string | null {
   return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : null;
 }
 
-function providerText(value: unknown): string | null {
-  return typeof value === 'string' && value.trim() !== '' ? providerExcerpt(value, 200) : null;
+function providerText(value: unknown, sent: ReadonlyArray<string | undefined>): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? providerExcerpt(value, { max: 200, sent }) : null;
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
