@@ -9,8 +9,6 @@ export default defineAgent({
   queue: 'email_integration_queue',
   // Jobs mostly wait on Gmail; a few accounts at once per process stays well under its quotas.
   concurrency: 4,
-  // A first full sync can take minutes; the lock is renewed while the job runs.
-  timing: { lockDurationMs: 2 * 60_000 },
   env: emailIntegrationEnv,
   setup({ env }) {
     return {
