@@ -203,8 +203,9 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       closing = true;
       log.info({ graceMs }, 'stopping: finishing active jobs');
       let timer: NodeJS.Timeout | undefined;
+      const workerClosed = worker.close();
       const drained = await Promise.race([
-        worker.close().then(() => true),
+        workerClosed.then(() => true),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), graceMs);
         }),
@@ -213,7 +214,13 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       if (!drained) {
         log.warn('grace period over: aborting active jobs; they will be retried');
         worker.cancelAllJobs(SHUTDOWN_REASON);
-        await withTimeout(worker.close(true), 5_000, 'worker').catch(() => {});
+        // Handlers that honour their signal stop within moments: waiting for them records their
+        // rows and hands their jobs back for a retry, rather than leaving them to stall.
+        const settled = await withTimeout(workerClosed, 5_000, 'worker').then(
+          () => true,
+          () => false,
+        );
+        if (!settled) await withTimeout(worker.close(true), 5_000, 'worker').catch(() => {});
       }
       clearInterval(subscriberPing);
       await reconciler.stop();
