@@ -38,6 +38,8 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
   let env: CliEnv | undefined;
   let db: Kysely<Database> | undefined;
   let redis: Redis | undefined;
+  // ioredis reports why it cannot connect on 'error' events only; its commands just give up.
+  let lastRedisError: unknown;
   const producers: Producer[] = [];
   const ctx: CliContext = {
     io,
@@ -51,7 +53,12 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
       return db;
     },
     redis: () => {
-      redis ??= createRedis(ctx.env().REDIS_URL, 'producer');
+      if (!redis) {
+        redis = createRedis(ctx.env().REDIS_URL, 'producer');
+        redis.on('error', (error) => {
+          lastRedisError = error;
+        });
+      }
       return redis;
     },
     producer: (options = {}) => {
@@ -75,9 +82,9 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
           }),
         ]);
       } catch (error) {
-        const explained = explainConnectionError(error, 'Redis', url);
+        const explained = explainConnectionError(error, 'Redis', url, lastRedisError);
         throw explained === error
-          ? explainConnectionError(new Error(`ECONNREFUSED: ${(error as Error).message}`), 'Redis', url)
+          ? explainConnectionError(new Error(`ETIMEDOUT: ${(error as Error).message}`), 'Redis', url, lastRedisError)
           : explained;
       } finally {
         clearTimeout(timer);
