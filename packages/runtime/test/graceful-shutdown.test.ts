@@ -81,7 +81,9 @@ describe('SIGTERM', () => {
     expect(stalled).toEqual([]);
   });
 
-  it('past the grace period, records the aborted attempts and hands their jobs back: no row stays running', { timeout: 60_000 }, async () => {
+  it('past the grace period, records the aborted attempts and hands their jobs back: no row stays running', {
+    timeout: 60_000,
+  }, async () => {
     const worker = spawnWorker(
       agentEnv(t.url, r.url, r.prefix, {
         JOB_SLEEP_MS: '60000',
