@@ -1,7 +1,7 @@
 import { createDb, type Database } from '@fleet/db';
 import { createProducer, createRedis, type Producer } from '@fleet/queues';
 import type { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type CliEnv, parseCliEnv } from './cli-env.ts';
 import { explainConnectionError } from './errors.ts';
 
@@ -31,6 +31,8 @@ export interface CliContext {
    * a connection indefinitely, which suits workers but would leave a command hanging.
    */
   ensureRedis(timeoutMs?: number): Promise<void>;
+  /** Fails fast (exit 69, naming DATABASE_URL and the cause) when Postgres does not answer. */
+  ensurePostgres(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,13 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
           : explained;
       } finally {
         clearTimeout(timer);
+      }
+    },
+    async ensurePostgres() {
+      try {
+        await sql`SELECT 1`.execute(ctx.db());
+      } catch (error) {
+        throw explainConnectionError(error, 'Postgres', ctx.env().DATABASE_URL);
       }
     },
     async close() {

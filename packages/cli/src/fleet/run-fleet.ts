@@ -157,6 +157,8 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
   // Workers wait for Redis forever, which suits a container but would leave the fleet "ready"
   // and idle: say at once when it does not answer (exit 69, naming REDIS_URL).
   await ctx.ensureRedis();
+  // With migrations the migrate step says it; without, the agents would start and fail each job.
+  if (!options.migrate) await ctx.ensurePostgres();
   notice(`Postgres ${redactUrl(env.DATABASE_URL)}, Redis ${redactUrl(env.REDIS_URL)}, prefix ${env.QUEUE_PREFIX}`);
 
   let migrateChild: ChildProcess | null = null;
@@ -206,8 +208,10 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
       migrateChild = null;
       if (signals.stopping) return code === 0 ? ExitCode.ok : code;
       if (code !== 0) {
-        notice(`migrations failed (exit ${code}); not starting the fleet`);
-        return code;
+        throw new CliError(
+          `migrations failed (exit ${code}, see the migrate lines above); not starting the fleet`,
+          code as never,
+        );
       }
     }
 
