@@ -280,7 +280,7 @@ function toExtractionInput(row: ClaimedEmail, ws: TargetWorkspace): EmailForExtr
   return {
     id: row.id,
     direction: row.direction,
-    fromAddress: row.from_address,
+    fromAddress: row.from_address ?? '',
     fromName: row.from_name,
     toAddresses: row.to_addresses,
     subject: row.subject,

@@ -217,7 +217,7 @@ describe('continuous intelligence update', () => {
     const est = extractor.estimateMaxCostUsd({
       id: email.id,
       direction: email.direction,
-      fromAddress: email.from_address,
+      fromAddress: email.from_address ?? '',
       fromName: email.from_name,
       toAddresses: email.to_addresses,
       subject: email.subject,
@@ -328,7 +328,7 @@ describe('continuous intelligence update', () => {
       {
         id: email!.id,
         direction: email!.direction,
-        fromAddress: email!.from_address,
+        fromAddress: email!.from_address ?? '',
         fromName: null,
         toAddresses: [],
         subject: email!.subject,
