@@ -1,7 +1,7 @@
 import { createDb, MigrationError, migrateToLatest } from '@fleet/db';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { ensureDatabase, INVALID_CATALOG_NAME } from '../database.ts';
+import { ensureDatabase } from '../database.ts';
 import { CliError, explainConnectionError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 
@@ -21,13 +21,6 @@ export async function runMigrations(ctx: CliContext, options: { createDb?: boole
     return { createdDatabase, applied };
   } catch (error) {
     if (error instanceof MigrationError) throw new CliError(error.message, ExitCode.failure);
-    if ((error as { code?: string }).code === INVALID_CATALOG_NAME) {
-      throw new CliError(
-        `The database in DATABASE_URL does not exist: ${(error as Error).message}`,
-        ExitCode.unavailable,
-        'Create it (createdb), or run `fleet migrate --create-db`.',
-      );
-    }
     throw explainConnectionError(error, 'Postgres', url);
   } finally {
     await db.destroy().catch(() => {});
@@ -54,7 +47,7 @@ Examples:
       const c = ctx();
       const result = await runMigrations(c, { createDb: opts.createDb });
       if (opts.json) {
-        c.io.stdout(`${JSON.stringify(result)}\n`);
+        c.io.stdout(`${JSON.stringify({ created_database: result.createdDatabase, applied: result.applied })}\n`);
         return;
       }
       if (result.createdDatabase) c.io.stdout('Created the database.\n');
