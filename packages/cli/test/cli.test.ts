@@ -91,7 +91,7 @@ describe('fleet migrate', () => {
   it('reports an up-to-date database', async () => {
     const { code, out } = await fleet(['migrate', '--json']);
     expect(code).toBe(ExitCode.ok);
-    expect(JSON.parse(out)).toEqual({ createdDatabase: false, applied: [] });
+    expect(JSON.parse(out)).toEqual({ createdDatabase: false, applied: [], loginRoles: [] });
   });
 
   it('exits 69 and suggests --create-db when the database does not exist', async () => {
