@@ -56,7 +56,7 @@ afterAll(async () => {
 
 async function readyz(): Promise<{ status: number; body: { checks?: Record<string, string> } }> {
   const res = await fetch(`http://127.0.0.1:${agent.port}/readyz`);
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as { checks?: Record<string, string> } };
 }
 
 const enqueue = () => producer.enqueue('maintenance_queue', 'system_health_check', { workspace_id: workspaceId });
