@@ -339,6 +339,17 @@ async function main(): Promise<number> {
       return `${rows.length} running services: no root, CapEff 0, NoNewPrivs 1, read-only root; secrets only where read; agents as ${agentRole}, control plane as ${cpRole}`;
     });
 
+    await steps.run('the fleet CLI service (the control plane’s role)', async () => {
+      const tasks = await c.run(['run', '--rm', '-T', 'fleet', 'tasks', '--json', '-n', '50'], { timeoutMs: 180_000 });
+      const page = JSON.parse(tasks.stdout) as { tasks: { job_id: string }[] };
+      const listed = new Set(page.tasks.map((t) => t.job_id));
+      const missing = runs.filter((r) => !listed.has(r.jobId)).map((r) => r.job);
+      if (missing.length) throw new Error(`fleet tasks does not list: ${missing.join(', ')}`);
+      const status = await c.run(['run', '--rm', '-T', 'fleet', 'status', '--json'], { timeoutMs: 180_000 });
+      const report = JSON.parse(status.stdout) as { queues: unknown[] };
+      return `fleet tasks lists all ${runs.length} jobs; fleet status reports ${report.queues.length} queues`;
+    });
+
     if (keep) {
       log(`\n[test:compose] TEST_COMPOSE_KEEP=1: fleet left running (project ${project}, env ${join(work, '.env')})`);
       return finish(steps);
