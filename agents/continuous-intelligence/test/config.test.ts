@@ -13,7 +13,7 @@ describe('configuration', () => {
   it('works out of the box without an API key, on the free heuristic extractor', () => {
     const deps = buildDeps(parse({}), log);
     expect(deps.llm).toBeNull();
-    expect(deps.heuristic.model).toBe('heuristic-v1');
+    expect(deps.heuristic.model).toBe('heuristic-v2');
     expect(deps.defaultMonthlyBudgetUsd).toBe(25);
     // An empty key (a blank line in .env) means "not set" as well.
     expect(buildDeps(parse({ ANTHROPIC_API_KEY: '  ' }), log).llm).toBeNull();

@@ -38,8 +38,14 @@ export const mediaTranscriptionEnv = {
   MEDIA_DOWNLOAD_TIMEOUT_MS: positiveInt.default(10 * 60_000),
   /** Comma-separated host names http(s) sources may come from; unset = any host. */
   MEDIA_ALLOWED_HOSTS: hostList.optional(),
-  /** Where downloads are kept while they are processed (default: the OS temp dir). */
+  /** Where downloads and cut pieces are kept while they are processed (default: the OS temp dir). */
   MEDIA_TMP_DIR: z.string().min(1).optional(),
+
+  // Cutting media over the upload limit (anything but PCM WAV needs ffmpeg)
+  /** The ffmpeg executable: a name looked up on PATH or an absolute path; empty = no ffmpeg. */
+  FFMPEG_PATH: z.string().default('ffmpeg'),
+  /** One ffmpeg run (copying out or cutting the audio) is killed after this long. */
+  FFMPEG_TIMEOUT_MS: positiveInt.default(10 * 60_000),
 };
 
 export type MediaTranscriptionEnv = z.output<z.ZodObject<typeof mediaTranscriptionEnv>>;

@@ -31,6 +31,7 @@ export default defineAgent({
         tmpDir: env.MEDIA_TMP_DIR,
         maxUploadBytes: env.TRANSCRIPTION_MAX_UPLOAD_BYTES,
         pricePerMinuteUsd: env.TRANSCRIPTION_PRICE_PER_MINUTE_USD,
+        ffmpeg: env.FFMPEG_PATH ? { path: env.FFMPEG_PATH, timeoutMs: env.FFMPEG_TIMEOUT_MS } : undefined,
       },
     };
   },
