@@ -230,14 +230,13 @@ describe('the variables each container gets', () => {
       const want = declared.get(name);
       if (!want) continue; // third-party optional services (transcription) bring their own
       const have = new Set(Object.keys(s.environment ?? {}));
+      const missing = [...want].filter((v) => !have.has(v));
       expect(
-        [...want].filter((v) => !have.has(v)),
-        `${name}: declared but not passed (add \`NAME: \${NAME:-}\` to its environment)`,
+        missing,
+        `${name}: declared but not passed: ${missing.join(', ')} (add \`NAME: \${NAME:-}\` to its environment)`,
       ).toEqual([]);
-      expect(
-        [...have].filter((v) => !want.has(v)),
-        `${name}: passed but never read`,
-      ).toEqual([]);
+      const extra = [...have].filter((v) => !want.has(v));
+      expect(extra, `${name}: passed but never read: ${extra.join(', ')}`).toEqual([]);
     }
     expect([...declared.keys()].sort()).toEqual(
       Object.keys(services)
