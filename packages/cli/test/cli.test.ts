@@ -91,7 +91,7 @@ describe('fleet migrate', () => {
   it('reports an up-to-date database', async () => {
     const { code, out } = await fleet(['migrate', '--json']);
     expect(code).toBe(ExitCode.ok);
-    expect(JSON.parse(out)).toEqual({ created_database: false, applied: [] });
+    expect(JSON.parse(out)).toEqual({ created_database: false, applied: [], login_roles: [] });
   });
 
   it('exits 69 with the SQLSTATE and suggests --create-db when the database does not exist', async () => {

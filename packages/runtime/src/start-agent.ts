@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { createCancelMarks } from './cancel-marks.ts';
+import { type DatabaseGate, type DatabaseGateTiming, startDatabaseGate } from './database-gate.ts';
 import type { AnyAgent } from './define-agent.ts';
 import { type RuntimeEnv, runtimeEnvShape } from './env.ts';
 import { startProbeServer } from './http-server.ts';
@@ -25,6 +26,8 @@ export interface StartAgentOptions {
   log?: Logger;
   /** Where the created logger writes JSON lines (default stdout). */
   logDestination?: import('pino').DestinationStream;
+  /** Probe timing of the database gate (tests shorten it). */
+  databaseGate?: Partial<DatabaseGateTiming>;
 }
 
 export interface RunningAgent {
@@ -35,6 +38,8 @@ export interface RunningAgent {
   port: number;
   log: Logger;
   reconciler: Reconciler;
+  /** Pauses the worker while the audit database is unreachable (database-gate.ts). */
+  databaseGate: DatabaseGate;
   /**
    * Stops taking jobs, waits up to graceMs for active ones, then aborts them (they are
    * retried elsewhere) and closes every connection. Resolves to true when all finished in time.
@@ -148,6 +153,16 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   }, 10_000);
   subscriberPing.unref();
 
+  // Its own one-connection pool: a busy audit pool must not look like a dead database.
+  const probeDb = createDb(env.DATABASE_URL, { ...dbOptions, max: 1, applicationName: `fleet-${agent.name}-probe` });
+  const databaseGate = startDatabaseGate({
+    ...options.databaseGate,
+    probe: () => sql`SELECT 1`.execute(probeDb),
+    pause: () => worker.pause(true),
+    resume: () => worker.resume(),
+    log,
+    scrub,
+  });
   let closing = false;
   const probe = await startProbeServer({
     service: agent.name,
@@ -166,15 +181,18 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
           problems.postgres = scrub(e.message);
         }),
       ]);
+      const gateClosed = databaseGate.problem();
+      if (gateClosed) problems.audit = gateClosed;
       return problems;
     },
   }).catch(async (error: unknown) => {
     // The port is taken (a configuration error): release what was opened before saying so.
     clearInterval(subscriberPing);
+    await databaseGate.stop();
     await Promise.allSettled([worker.close(), reconciler.stop(), queue.close(), agent.teardown?.(deps)]);
     subscriber.disconnect();
     connection.disconnect();
-    await Promise.allSettled([taskLogger.close(), db.destroy(), auditDb.destroy()]);
+    await Promise.allSettled([taskLogger.close(), db.destroy(), auditDb.destroy(), probeDb.destroy()]);
     throw error;
   });
 
@@ -198,10 +216,12 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     port: probe.port,
     log,
     reconciler,
+    databaseGate,
     async close(graceMs = env.SHUTDOWN_GRACE_MS) {
       if (closing) return true;
       closing = true;
       log.info({ graceMs }, 'stopping: finishing active jobs');
+      await databaseGate.stop();
       let timer: NodeJS.Timeout | undefined;
       const workerClosed = worker.close();
       const drained = await Promise.race([
@@ -228,7 +248,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       await Promise.allSettled([probe.close(), queue.close(), agent.teardown?.(deps)]);
       subscriber.disconnect();
       connection.disconnect();
-      await Promise.allSettled([db.destroy(), auditDb.destroy()]);
+      await Promise.allSettled([db.destroy(), auditDb.destroy(), probeDb.destroy()]);
       log.info({ drained }, 'stopped');
       return drained;
     },
