@@ -11,8 +11,6 @@ export default defineAgent({
   // Jobs mostly wait on Gmail or an IMAP server; a few accounts at once per process stays well
   // under Gmail's quotas, and IMAP connections per server are capped on top of that.
   concurrency: 4,
-  // A first full sync can take minutes; the lock is renewed while the job runs.
-  timing: { lockDurationMs: 2 * 60_000 },
   env: emailIntegrationEnv,
   setup({ env }) {
     return {

@@ -36,6 +36,8 @@ export const TASK_TYPES = [
   'data_cleanup',
   'system_health_check',
   'media_transcription',
+  /** A job name its queue does not know (migration 110); its row is failed and names the job. */
+  'unknown_job',
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 

@@ -12,6 +12,7 @@ export {
   QUEUE_NAMES,
   type QueueDefinition,
   type QueueName,
+  taskTypeOf,
 } from './catalog.ts';
 export { baseFields, isoDate, rowId, triggeredBy, workspaceId } from './common.ts';
 export { type ConnectionRole, createRedis, redisOptions } from './connection.ts';

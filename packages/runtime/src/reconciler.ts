@@ -20,6 +20,8 @@ export interface ReconcilerOptions {
   intervalMs: number;
   /** How many of the newest failed jobs each sweep checks for attempts without a row. */
   failedScan?: number;
+  /** The recorded cancel of a job (cancel-marks.ts): its lost attempt is closed as cancelled. */
+  cancelReasonOf?(jobId: string): string | undefined;
 }
 
 export interface Reconciler {
@@ -108,11 +110,17 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         if (state === 'active') continue; // running now (here or on another replica)
         if (state === 'completed') continue; // its own terminal write is in flight
       }
-      await o.taskLogger.finish(start, {
-        status: 'failed',
-        errorMessage:
-          started > attempt ? `${LOST}; a later attempt started` : `${LOST}; job is now ${await job.getState()}`,
-      });
+      const cancelled = o.cancelReasonOf?.(String(job.id));
+      await o.taskLogger.finish(
+        start,
+        cancelled !== undefined
+          ? { status: 'cancelled', errorMessage: `cancelled: ${cancelled} (its worker was lost before it stopped)` }
+          : {
+              status: 'failed',
+              errorMessage:
+                started > attempt ? `${LOST}; a later attempt started` : `${LOST}; job is now ${await job.getState()}`,
+            },
+      );
       closed++;
     }
     return closed;
