@@ -25,6 +25,7 @@ import scheduler from '@fleet/agent-scheduler';
 import { createProducer, type Producer, type QueueName } from '@fleet/queues';
 import { type AnyAgent, type RunningAgent, startAgent } from '@fleet/runtime';
 import {
+  adminQuery,
   type CanaryHit,
   canary,
   createTestDatabase,
@@ -47,9 +48,17 @@ import { tourControlPlane } from './fixtures/control-plane-requests.ts';
 import { captureIO } from './helpers.ts';
 
 const PREFIX = '{fleet}';
+/** Login roles are cluster-wide: names of this run's own, dropped afterwards. */
+const ROLES = {
+  agent: `canary_agent_${randomBytes(4).toString('hex')}`,
+  controlPlane: `canary_control_plane_${randomBytes(4).toString('hex')}`,
+};
 /** The planted values, by where they were planted. */
 const C = {
   POSTGRES_PASSWORD: canary('postgres-password'),
+  // Login role passwords may hold only URL-safe characters (fleet migrate checks).
+  AGENT_DATABASE_PASSWORD: canary('agent-database-password').replace(/[/+]/g, '-'),
+  CONTROL_PLANE_DATABASE_PASSWORD: canary('control-plane-database-password').replace(/[/+]/g, '-'),
   REDIS_PASSWORD: canary('redis-password'),
   ADMIN_API_KEY: canary('admin-api-key'),
   ENRICHMENT_API_KEY: canary('enrichment-api-key'),
@@ -63,6 +72,8 @@ const C = {
 };
 const SECRET_VARIABLES = [
   'POSTGRES_PASSWORD',
+  'AGENT_DATABASE_PASSWORD',
+  'CONTROL_PLANE_DATABASE_PASSWORD',
   'REDIS_PASSWORD',
   'ADMIN_API_KEY',
   'ENRICHMENT_API_KEY',
@@ -138,13 +149,22 @@ beforeAll(async () => {
   t = await createTestDatabase('canaries');
   p = await startCanaryProviders(C);
   mediaRoot = await mkdtemp(join(tmpdir(), 'canary-media-'));
-  const dbUrl = new URL(t.url);
-  // Trust authentication accepts any password, so the canary password is the one in use.
-  dbUrl.password = C.POSTGRES_PASSWORD;
-  // As compose does: every process gets the whole .env, every secret included.
+  // As in compose: `fleet migrate` runs as the owner and makes the login roles; the agents and the
+  // control plane log in as those (least privilege), each with its canary password. Trust
+  // authentication accepts any password, so the canaries are the passwords in use.
+  const urlOf = (user: string, password: string) => {
+    const url = new URL(t.url);
+    url.username = user;
+    url.password = password;
+    return url.toString();
+  };
+  const owner = new URL(t.url).username;
+  // Every process gets every secret, the worst case for what could leak.
   env = {
     ...Object.fromEntries(SECRET_VARIABLES.map((name) => [name, C[name]])),
-    DATABASE_URL: dbUrl.toString(),
+    AGENT_DATABASE_USER: ROLES.agent,
+    CONTROL_PLANE_DATABASE_USER: ROLES.controlPlane,
+    DATABASE_URL: urlOf(owner, C.POSTGRES_PASSWORD),
     REDIS_URL: p.redis.url,
     QUEUE_PREFIX: PREFIX,
     HTTP_PORT: '0',
@@ -167,6 +187,10 @@ beforeAll(async () => {
     // The test runs every sync itself; a scheduled one would take the Gmail stub's faults.
     SCHEDULE_EMAIL_SYNC_CRON: 'off',
   };
+  const migrate = await fleet(['migrate']);
+  if (migrate.code !== 0) throw new Error(`fleet migrate failed: ${migrate.output}`);
+  const agentEnv = { ...env, DATABASE_URL: urlOf(ROLES.agent, C.AGENT_DATABASE_PASSWORD) };
+  const controlPlaneEnv = { ...env, DATABASE_URL: urlOf(ROLES.controlPlane, C.CONTROL_PLANE_DATABASE_PASSWORD) };
   producer = createProducer({ redisUrl: p.redis.url, prefix: PREFIX, db: t.db });
   const fleetAgents: AnyAgent[] = [
     contactIntelligence,
@@ -176,8 +200,10 @@ beforeAll(async () => {
     analytics,
     scheduler,
   ];
-  for (const agent of fleetAgents) agents.push(await startAgent(agent, { env, logDestination: sink(agent.name) }));
-  controlPlane = await startControlPlaneProcess(env);
+  for (const agent of fleetAgents) {
+    agents.push(await startAgent(agent, { env: agentEnv, logDestination: sink(agent.name) }));
+  }
+  controlPlane = await startControlPlaneProcess(controlPlaneEnv);
 }, 120_000);
 
 afterAll(async () => {
@@ -187,6 +213,7 @@ afterAll(async () => {
   await p?.close();
   if (mediaRoot) await rm(mediaRoot, { recursive: true, force: true });
   await t?.drop();
+  for (const role of Object.values(ROLES)) await adminQuery(t.adminUrl, `DROP ROLE IF EXISTS ${role}`);
   restoreOutput();
 }, 60_000);
 
@@ -219,6 +246,7 @@ async function fleet(args: string[], cliEnv = env) {
   const io = captureIO();
   const code = await runCli(args, { io, env: cliEnv });
   cli.set(`fleet ${args.join(' ')}`, `${code}\n${io.out}\n${io.err}`);
+  return { code, output: `${io.out}${io.err}` };
 }
 
 // The checks while the jobs run are soft: a failing one must not stop the scan that follows.
