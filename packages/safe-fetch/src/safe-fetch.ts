@@ -8,6 +8,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { Agent, buildConnector, type Response, fetch as undiciFetch } from 'undici';
 import { type Allowlist, judgeAddress, type Refusal } from './address-rules.ts';
 
@@ -25,6 +26,8 @@ export interface SafeFetchOptions {
   maxRedirects?: number;
   /** Time allowed to open one connection (default 10 s). */
   connectTimeoutMs?: number;
+  /** Certificate authorities to trust besides the system's (media hosts behind a private CA). */
+  ca?: string | Buffer | Array<string | Buffer>;
 }
 
 /** A URL refused by the address rules: `rule` names the rule (`loopback`, `private`, `allowlist`, ...). */
@@ -62,7 +65,10 @@ class RefusedAddress extends Error {
 export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
   const lookup = options.lookup ?? defaultLookup;
   const maxRedirects = options.maxRedirects ?? 5;
-  const connect = buildConnector({ timeout: options.connectTimeoutMs ?? 10_000 });
+  const connect = buildConnector({
+    timeout: options.connectTimeoutMs ?? 10_000,
+    ...(options.ca ? { ca: [...tls.rootCertificates, ...[options.ca].flat()] } : {}),
+  });
 
   /** The address to connect to: the first the host resolves to, once every one has been judged. */
   async function checkedAddress(host: string): Promise<string> {

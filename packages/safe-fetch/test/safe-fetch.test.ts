@@ -5,7 +5,9 @@
  * injecting the resolver, as a DNS server under an attacker's control would answer.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSafeFetch, judgeAddress, type LookupAll, parseAllowlist, RefusedUrlError } from '../src/index.ts';
@@ -233,6 +235,33 @@ describe('with an allowlist', () => {
       expect(evil.hits).toEqual([]);
     } finally {
       await http.close();
+    }
+  });
+
+  it('still verifies the certificate for the host name when it connects to the checked address', async () => {
+    // A test-only certificate for media.test (fixtures/media-test.*.pem, valid until 2126).
+    const read = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+    const cert = read('media-test.cert.pem');
+    const server = createHttpsServer({ key: read('media-test.key.pem'), cert }, (_req, res) => res.end('tls'));
+    server.listen(0, '127.0.0.2');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const http = createSafeFetch({
+      allow: parseAllowlist(['media.test', 'other.test']),
+      allowVariable: VARIABLE,
+      lookup: resolver({ 'media.test': ['127.0.0.2'], 'other.test': ['127.0.0.2'] }),
+      ca: cert,
+    });
+    try {
+      expect(await (await http.fetch(`https://media.test:${port}/`)).text()).toBe('tls');
+      const wrongName = await http.fetch(`https://other.test:${port}/`).catch((e: Error) => e);
+      expect((wrongName as Error & { cause?: Error }).cause?.message).toMatch(
+        /other\.test.*is not in the cert's altnames/,
+      );
+    } finally {
+      await http.close();
+      server.closeAllConnections();
+      server.close();
     }
   });
 
