@@ -56,7 +56,7 @@ describe('authentication', () => {
       expect(r.body.error.code).toBe('unauthorized');
       expect(r.body.error.message).toMatch(/API key/);
     }
-    const xkey = await call('GET', '/v1/queues', { key: null, headers: { 'x-api-key': keyA } });
+    const xkey = await call('GET', '/v1/tasks', { key: null, headers: { 'x-api-key': keyA } });
     expect(xkey.status).toBe(200);
   });
 
@@ -313,14 +313,17 @@ describe('GET /v1/summary and /v1/queues', () => {
     });
   });
 
-  it('lists live counts of every queue', async () => {
-    const before = await call('GET', '/v1/queues', { key: keyA });
+  it('lists live counts of every queue, to the admin key only', async () => {
+    const scoped = await call('GET', '/v1/queues', { key: keyA });
+    expect(scoped.status).toBe(403);
+    expect(scoped.body.error.message).toMatch(/fleet-wide queue counts needs the admin key/);
+    const before = await call('GET', '/v1/queues');
     const media = (b: typeof before) =>
       b.body.queues.find((q: { queue: string }) => q.queue === 'media_transcription_queue');
     await call('POST', '/v1/jobs/media_transcription_queue/media_transcription', {
       body: { payload: { workspace_id: wsA, media_file_id: '5b1f0c8e-2f4a-4c1d-9b7e-3a2d1c0b9a8f' } },
     });
-    const after = await call('GET', '/v1/queues', { key: keyA });
+    const after = await call('GET', '/v1/queues');
     expect(after.body.queues).toHaveLength(6);
     expect(media(after).waiting).toBe(media(before).waiting + 1);
     expect(media(after).oldest_waiting_ms).toBeGreaterThanOrEqual(0);
@@ -453,9 +456,9 @@ describe('rate limiting, routing and documents', () => {
     try {
       const c = client(limited.url);
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await c('GET', '/v1/queues', { key: keyA })).status);
+      for (let i = 0; i < 4; i++) statuses.push((await c('GET', '/v1/tasks', { key: keyA })).status);
       expect(statuses).toEqual([200, 200, 200, 429]);
-      const r = await c('GET', '/v1/queues', { key: keyA });
+      const r = await c('GET', '/v1/tasks', { key: keyA });
       expect(r.body.error.code).toBe('rate_limited');
       expect(r.headers.get('retry-after')).toBeTruthy();
       // Another key has its own budget.

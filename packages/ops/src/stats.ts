@@ -1,7 +1,7 @@
 import { type Database, TASK_STATUSES, TASK_TYPES } from '@fleet/db';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import { type Access, ADMIN, assertWorkspace } from './access.ts';
+import { type Access, ADMIN, assertWorkspace, TENANT_TASK_TYPES } from './access.ts';
 import { invalidInput } from './errors.ts';
 
 /** Filters of the dashboard; the window is on executed_at, like get_autonomous_task_summary. */
@@ -100,6 +100,8 @@ export async function dashboardStats(
   const scope: RawBuilder<unknown>[] = [];
   if (f.workspace_id) scope.push(sql`workspace_id = ${f.workspace_id}::uuid`);
   else if (access.kind === 'workspaces') scope.push(sql`workspace_id = ANY(${[...access.workspaceIds]}::uuid[])`);
+  // A tenant's figures cover the rows of workspace jobs only (see access.ts).
+  if (access.kind === 'workspaces') scope.push(sql`task_type = ANY(${[...TENANT_TASK_TYPES]}::text[])`);
   if (f.task_type) scope.push(sql`task_type = ${f.task_type}`);
   const windowed = [...scope, sql`executed_at >= now() - make_interval(hours => ${f.hours})`];
   if (f.status) windowed.push(sql`status = ${f.status}`);

@@ -1,7 +1,7 @@
 import { type Database, TASK_TYPES } from '@fleet/db';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
-import { type Access, ADMIN, assertWorkspace } from './access.ts';
+import { type Access, ADMIN, assertWorkspace, canSeeTask } from './access.ts';
 import { invalidInput } from './errors.ts';
 
 export interface TaskTypeSummary {
@@ -59,13 +59,15 @@ export async function summary(
   }>`SELECT * FROM get_autonomous_task_summary(${workspace_id}::uuid, ${task_type ?? null}::text, ${hours}::int)`.execute(
     db,
   );
-  return rows.map((r) => ({
-    taskType: r.task_type,
-    totalExecutions: Number(r.total_executions),
-    successfulExecutions: Number(r.successful_executions),
-    failedExecutions: Number(r.failed_executions),
-    avgDurationMs: r.avg_duration_ms === null ? null : Number(r.avg_duration_ms),
-    totalCostUsd: r.total_cost_usd,
-    lastExecution: r.last_execution,
-  }));
+  return rows
+    .filter((r) => canSeeTask(access, { workspace_id, task_type: r.task_type }))
+    .map((r) => ({
+      taskType: r.task_type,
+      totalExecutions: Number(r.total_executions),
+      successfulExecutions: Number(r.successful_executions),
+      failedExecutions: Number(r.failed_executions),
+      avgDurationMs: r.avg_duration_ms === null ? null : Number(r.avg_duration_ms),
+      totalCostUsd: r.total_cost_usd,
+      lastExecution: r.last_execution,
+    }));
 }

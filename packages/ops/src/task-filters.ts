@@ -1,6 +1,8 @@
 import { TASK_STATUSES, TASK_TYPES } from '@fleet/db';
+import { isSupportedTime, SUPPORTED_YEARS } from '@fleet/queues';
 import { z } from 'zod';
 import { invalidInput } from './errors.ts';
+import { textProblem } from './text.ts';
 
 const csv = <T extends z.ZodType>(item: T) =>
   z.preprocess(
@@ -14,7 +16,19 @@ const csv = <T extends z.ZodType>(item: T) =>
     z.array(item).min(1),
   );
 
-const instant = z.coerce.date({ error: 'must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z' });
+const instant = z.coerce
+  .date({ error: 'must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z' })
+  .refine(isSupportedTime, `must be between ${SUPPORTED_YEARS.min} and ${SUPPORTED_YEARS.max}`);
+
+/** An id-like filter value: printable text only (see text.ts). */
+const idText = z
+  .string()
+  .min(1)
+  .max(200)
+  .superRefine((v, ctx) => {
+    const problem = textProblem(v, 'id');
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /**
  * Filters of the task list, as strings arrive from a query string or CLI flags (numbers and
@@ -24,8 +38,8 @@ export const taskFiltersSchema = z.strictObject({
   workspace_id: z.uuid({ error: 'must be a workspace UUID' }).optional(),
   task_type: csv(z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` })).optional(),
   status: csv(z.enum(TASK_STATUSES, { error: `must be one of ${TASK_STATUSES.join(', ')}` })).optional(),
-  queue: z.string().min(1).max(200).optional(),
-  job_id: z.string().min(1).max(200).optional(),
+  queue: idText.optional(),
+  job_id: idText.optional(),
   /** Rows created at or after this time. */
   since: instant.optional(),
   /** Rows created before this time. */

@@ -39,6 +39,16 @@ const createKeyBodySchema = z.strictObject({
   workspace_ids: z.array(z.uuid({ error: 'must be a workspace UUID' })).min(1, 'must list at least one workspace'),
 });
 
+/** The value at `path` in `data` (zod does not report it unless asked to). */
+function valueAt(data: unknown, path: PropertyKey[]): unknown {
+  let value = data;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
 function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   const r = schema.safeParse(body);
   if (r.success) return r.data;
@@ -48,7 +58,7 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
       : [
           {
             field: i.path.map(String).join('.') || '(body)',
-            message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+            message: i.code === 'invalid_type' && valueAt(body, i.path) === undefined ? 'is required' : i.message,
           },
         ],
   );
@@ -68,8 +78,18 @@ function access(request: FastifyRequest) {
 
 type IdParams = { Params: { id: string }; Querystring: { queue?: string } };
 
-/** The /v1 routes. Every handler is a thin mapping onto @fleet/ops. */
-export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, stuckMinutes: number): Promise<void> {
+export interface ApiOptions {
+  stuckMinutes: number;
+  /** How long an idempotency key holds (default 24 h). */
+  idempotencyTtlMs?: number;
+}
+
+/**
+ * The /v1 routes. Every handler is a thin mapping onto @fleet/ops, which decides what the
+ * principal may do (its access rules); no route has rules of its own.
+ */
+export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: ApiOptions): Promise<void> {
+  const { stuckMinutes } = options;
   app.post<{ Params: { queue: string; job: string } }>('/v1/jobs/:queue/:job', async (request, reply) => {
     const body = parseBody(enqueueBodySchema, request.body ?? undefined);
     const header = request.headers['idempotency-key'];
@@ -89,6 +109,7 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, stuckMinute
         delayMs: body.delay_ms,
         priority: body.priority,
         idempotencyKey: headerKey ?? body.idempotency_key,
+        idempotencyTtlMs: options.idempotencyTtlMs,
         principal: request.principal?.id,
       },
       access(request),
@@ -177,10 +198,9 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, stuckMinute
     };
   });
 
-  app.get('/v1/queues', async (request) => {
-    access(request);
-    return { queues: (await queueCounts(deps.producer)).map(presentQueue) };
-  });
+  app.get('/v1/queues', async (request) => ({
+    queues: (await queueCounts(deps.producer, access(request))).map(presentQueue),
+  }));
 
   app.get('/v1/stats', async (request) => {
     const q = request.query as Record<string, string>;
@@ -189,17 +209,17 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, stuckMinute
 
   // Key management: admin only.
   app.get('/v1/api-keys', async (request) => {
-    requireAdmin(request);
+    requireAdmin(request, 'key management');
     return { api_keys: (await listApiKeys(deps.db)).map(presentKey) };
   });
   app.post('/v1/api-keys', async (request, reply) => {
-    requireAdmin(request);
+    requireAdmin(request, 'key management');
     const body = parseBody(createKeyBodySchema, request.body ?? undefined);
     const { key, info } = await createApiKey(deps.db, { name: body.name, workspaceIds: body.workspace_ids });
     return reply.code(201).send({ key, ...presentKey(info) });
   });
   app.delete<{ Params: { id: string } }>('/v1/api-keys/:id', async (request) => {
-    requireAdmin(request);
+    requireAdmin(request, 'key management');
     return presentKey(await revokeApiKey(deps.db, request.params.id));
   });
 }
