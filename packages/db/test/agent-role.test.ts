@@ -64,7 +64,14 @@ describe('a login role that is only a member of fleet_agent', () => {
         })
         .execute();
       await sql`SELECT count(*) FROM api_keys`.execute(db);
-      await sql`SELECT count(*) FROM idempotency_keys`.execute(db);
+      // data_cleanup deletes expired idempotency keys; the reconciler resolves unconfirmed enqueues.
+      await db
+        .insertInto('idempotency_keys')
+        .values({ principal: 'p', key: 'k', request_hash: 'h', queue_name: 'q', job_name: 'j', job_id: 'x' })
+        .execute();
+      expect(Number((await db.deleteFrom('idempotency_keys').executeTakeFirst()).numDeletedRows)).toBe(1);
+      await db.insertInto('unconfirmed_enqueues').values({ queue_name: 'q', job_id: 'x', reason: 'timeout' }).execute();
+      expect(Number((await db.deleteFrom('unconfirmed_enqueues').executeTakeFirst()).numDeletedRows)).toBe(1);
       // the audit trail, through the one writer, and the retention delete
       const logger = createTaskLogger({ db });
       const start = {
