@@ -5,7 +5,7 @@ import { type Access, ADMIN, assertWorkspace, TENANT_TASK_TYPES } from './access
 import { invalidInput } from './errors.ts';
 
 /** Filters of the dashboard; the window is on executed_at, like get_autonomous_task_summary. */
-export const statsFiltersSchema = z.object({
+export const statsFiltersSchema = z.strictObject({
   workspace_id: z.uuid({ error: 'must be a workspace UUID' }).optional(),
   task_type: z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` }).optional(),
   status: z.enum(TASK_STATUSES, { error: `must be one of ${TASK_STATUSES.join(', ')}` }).optional(),
@@ -80,10 +80,11 @@ export interface DashboardStats {
 export function parseStatsFilters(raw: unknown): StatsFilters {
   const r = statsFiltersSchema.safeParse(raw ?? {});
   if (r.success) return r.data;
-  const fields = r.error.issues.map((i) => ({
-    field: i.path.map(String).join('.') || '(filters)',
-    message: i.message,
-  }));
+  const fields = r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ field: k, message: 'is not a known filter' }))
+      : [{ field: i.path.map(String).join('.') || '(filters)', message: i.message }],
+  );
   throw invalidInput(`invalid dashboard filters: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
 }
 

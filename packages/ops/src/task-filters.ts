@@ -16,8 +16,14 @@ const csv = <T extends z.ZodType>(item: T) =>
     z.array(item).min(1),
   );
 
-const instant = z.coerce
-  .date({ error: 'must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z' })
+const INSTANT_MESSAGE = 'must be an ISO 8601 time with an offset, e.g. 2026-01-31T12:00:00Z, or a date, 2026-01-31';
+/**
+ * A time filter: an ISO 8601 date-time with its offset or a calendar date (UTC midnight), that
+ * exists (no February 31) and lies in the supported years; a Date passes as it is.
+ */
+const instant = z
+  .union([z.date(), z.iso.datetime({ offset: true }), z.iso.date()], { error: INSTANT_MESSAGE })
+  .transform((v) => (v instanceof Date ? v : new Date(v.length === 10 ? `${v}T00:00:00Z` : v)))
   .refine(isSupportedTime, `must be between ${SUPPORTED_YEARS.min} and ${SUPPORTED_YEARS.max}`);
 
 /** An id-like filter value: printable text only (see text.ts). */

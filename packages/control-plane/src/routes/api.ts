@@ -30,11 +30,11 @@ export const enqueueBodySchema = z.strictObject({
   idempotency_key: z.string().optional(),
 });
 
-const cancelBodySchema = z
+export const cancelBodySchema = z
   .strictObject({ reason: z.string().min(1).max(500, 'must be at most 500 characters').optional() })
   .optional();
 
-const createKeyBodySchema = z.strictObject({
+export const createKeyBodySchema = z.strictObject({
   name: z.string().min(1).max(200),
   workspace_ids: z.array(z.uuid({ error: 'must be a workspace UUID' })).min(1, 'must list at least one workspace'),
 });
@@ -70,6 +70,28 @@ function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
   );
 }
 
+/** Refuses query parameters a route does not know (a typo would otherwise be ignored silently). */
+function onlyQuery(request: FastifyRequest, known: readonly string[]): void {
+  const unknown = Object.keys((request.query ?? {}) as object).filter((k) => !known.includes(k));
+  if (unknown.length) {
+    throw new HttpError(
+      400,
+      'invalid_input',
+      `unknown query parameters: ${unknown.join(', ')}`,
+      unknown.map((k) => ({ field: k, message: 'is not a known parameter' })),
+    );
+  }
+}
+
+/** A single-valued query parameter (a repeated one is refused rather than half-read). */
+function oneQuery(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, unknown> | undefined)?.[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw new HttpError(400, 'invalid_input', `${name} must be given once`, [
+    { field: name, message: 'must be given once' },
+  ]);
+}
+
 function access(request: FastifyRequest) {
   // The auth hook runs before every /v1 route; a missing principal is a wiring bug.
   if (!request.principal) throw new HttpError(401, 'unauthorized', 'an API key is required');
@@ -91,6 +113,7 @@ export interface ApiOptions {
 export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: ApiOptions): Promise<void> {
   const { stuckMinutes } = options;
   app.post<{ Params: { queue: string; job: string } }>('/v1/jobs/:queue/:job', async (request, reply) => {
+    onlyQuery(request, []);
     const body = parseBody(enqueueBodySchema, request.body ?? undefined);
     const header = request.headers['idempotency-key'];
     const headerKey = typeof header === 'string' ? header : undefined;
@@ -140,16 +163,20 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
     return { tasks: page.tasks, next_cursor: page.nextCursor };
   });
 
-  app.get<IdParams>('/v1/tasks/:id', async (request) =>
-    presentDetail(await getTask(deps, request.params.id, { access: access(request), queue: request.query.queue })),
-  );
+  app.get<IdParams>('/v1/tasks/:id', async (request) => {
+    onlyQuery(request, ['queue']);
+    const queue = oneQuery(request, 'queue');
+    return presentDetail(await getTask(deps, request.params.id, { access: access(request), queue }));
+  });
 
   app.post<IdParams>('/v1/tasks/:id/cancel', async (request, reply) => {
+    onlyQuery(request, ['queue']);
+    const queue = oneQuery(request, 'queue');
     const body = parseBody(cancelBodySchema, request.body ?? undefined);
     const who = request.principal?.id === 'admin' ? 'admin' : `key ${request.principal?.name}`;
     const result = await cancelTask(deps, request.params.id, {
       access: access(request),
-      queue: request.query.queue,
+      queue,
       reason: `${body?.reason ?? 'cancelled through the API'} (by ${who})`,
     });
     return reply.code(result.action === 'signalled' ? 202 : 200).send({
@@ -162,8 +189,10 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
   });
 
   app.post<IdParams>('/v1/tasks/:id/retry', async (request, reply) => {
+    onlyQuery(request, ['queue']);
+    const queue = oneQuery(request, 'queue');
     parseBody(z.strictObject({}).optional(), request.body ?? undefined);
-    const result = await retryTask(deps, request.params.id, { access: access(request), queue: request.query.queue });
+    const result = await retryTask(deps, request.params.id, { access: access(request), queue });
     const statusUrl = `/v1/tasks/${encodeURIComponent(result.jobId)}?queue=${encodeURIComponent(result.queue)}`;
     return reply.code(result.action === 'requeued' ? 201 : 200).send({
       action: result.action,
@@ -198,11 +227,13 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
     };
   });
 
-  app.get('/v1/queues', async (request) => ({
-    queues: (await queueCounts(deps.producer, access(request))).map(presentQueue),
-  }));
+  app.get('/v1/queues', async (request) => {
+    onlyQuery(request, []);
+    return { queues: (await queueCounts(deps.producer, access(request))).map(presentQueue) };
+  });
 
   app.get('/v1/stats', async (request) => {
+    onlyQuery(request, ['workspace_id', 'task_type', 'status', 'hours', 'stuck_minutes']);
     const q = request.query as Record<string, string>;
     return dashboardStats(deps.db, { stuck_minutes: stuckMinutes, ...q }, access(request));
   });
@@ -210,16 +241,19 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
   // Key management: admin only.
   app.get('/v1/api-keys', async (request) => {
     requireAdmin(request, 'key management');
+    onlyQuery(request, []);
     return { api_keys: (await listApiKeys(deps.db)).map(presentKey) };
   });
   app.post('/v1/api-keys', async (request, reply) => {
     requireAdmin(request, 'key management');
+    onlyQuery(request, []);
     const body = parseBody(createKeyBodySchema, request.body ?? undefined);
     const { key, info } = await createApiKey(deps.db, { name: body.name, workspaceIds: body.workspace_ids });
     return reply.code(201).send({ key, ...presentKey(info) });
   });
   app.delete<{ Params: { id: string } }>('/v1/api-keys/:id', async (request) => {
     requireAdmin(request, 'key management');
+    onlyQuery(request, []);
     return presentKey(await revokeApiKey(deps.db, request.params.id));
   });
 }
