@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createAuth, requireAdmin } from './auth.ts';
 import { clientErrorHandler, frameworkError, HttpError, sendError } from './http-errors.ts';
-import { checkRequestText, checkUrlLength } from './input-guard.ts';
+import { checkCharset, checkRequestText, checkUrlLength } from './input-guard.ts';
 import { buildOpenApi } from './openapi.ts';
 import { apiRoutes } from './routes/api.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -90,6 +90,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     try {
       checkUrlLength(request);
+      checkCharset(request);
     } catch (error) {
       return sendError(request, reply, error);
     }

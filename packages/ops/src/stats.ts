@@ -3,20 +3,16 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
 import { type Access, ADMIN, assertWorkspace, TENANT_TASK_TYPES } from './access.ts';
 import { invalidInput } from './errors.ts';
+import { wholeNumber } from './filter-values.ts';
 
 /** Filters of the dashboard; the window is on executed_at, like get_autonomous_task_summary. */
 export const statsFiltersSchema = z.strictObject({
   workspace_id: z.uuid({ error: 'must be a workspace UUID' }).optional(),
   task_type: z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` }).optional(),
   status: z.enum(TASK_STATUSES, { error: `must be one of ${TASK_STATUSES.join(', ')}` }).optional(),
-  hours: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 8784')
-    .max(8784, 'must be between 1 and 8784')
-    .default(24),
+  hours: wholeNumber(1, 8784).default(24),
   /** A running row older than this many minutes is listed as stuck. */
-  stuck_minutes: z.coerce.number().int().min(1).max(10_080).default(15),
+  stuck_minutes: wholeNumber(1, 10_080).default(15),
 });
 export type StatsFilters = z.output<typeof statsFiltersSchema>;
 export type StatsFiltersInput = z.input<typeof statsFiltersSchema>;

@@ -23,7 +23,7 @@ export const systemHealthCheckPayload = z.strictObject({
     .max(7 * 24 * 3600)
     .optional(),
   /** Report a queue with more waiting jobs than this. */
-  max_queue_depth: z.number().int().min(1).optional(),
+  max_queue_depth: z.number().int().min(1).max(1_000_000_000).optional(),
 });
 
 export const dataCleanupPayload = z.strictObject({
