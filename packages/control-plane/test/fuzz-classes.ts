@@ -4,7 +4,6 @@ import {
   BAD_MONTHS,
   BAD_TIMES,
   type Base,
-  type Case,
   CONTROL,
   deepArray,
   deepObject,
@@ -42,7 +41,10 @@ type Emit = (what: string, req: Req, inputs?: string[]) => void;
 function withField(body: Json | undefined, path: string[], value: unknown, remove = false): Json {
   const copy = structuredClone(body ?? {}) as Json;
   let target = copy;
-  for (const key of path.slice(0, -1)) target = (target[key] ??= {}) as Json;
+  for (const key of path.slice(0, -1)) {
+    target[key] ??= {};
+    target = target[key] as Json;
+  }
   if (remove) delete target[path.at(-1)!];
   else target[path.at(-1)!] = value;
   return copy;
