@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningControlPlane, startControlPlane } from '../src/index.ts';
 import { seedTenant, snapshotWorkspace, startRecorder, type Tenant } from './cross-tenant-fixture.ts';
-import { ADMIN_KEY, client, controlPlaneEnv } from './helpers.ts';
+import { client, controlPlaneEnv } from './helpers.ts';
 
 /**
  * Workspace A's key against workspace B: every API operation against B's ids and data, every job
