@@ -79,7 +79,11 @@ export async function deleteOldTaskRows(
   return { deleted, batches };
 }
 
-/** Deletes expired idempotency keys (of one workspace, or all), one batch per statement. */
+/**
+ * Deletes expired idempotency keys (of one workspace, or all), one batch per call of
+ * purge_expired_idempotency_keys (migration 101): the agents' role may delete expired keys through
+ * it and do nothing else with the control plane's keys.
+ */
 export async function deleteExpiredIdempotencyKeys(
   db: Kysely<Database>,
   cutoff: Date,
@@ -88,18 +92,13 @@ export async function deleteExpiredIdempotencyKeys(
   signal?: AbortSignal,
 ): Promise<number> {
   let deleted = 0;
-  const inWorkspace = workspaceId === null ? sql`true` : sql`workspace_id = ${workspaceId}::uuid`;
   for (;;) {
     signal?.throwIfAborted();
-    const result = await sql`
-      DELETE FROM idempotency_keys
-      WHERE (principal, key) IN (
-        SELECT principal, key FROM idempotency_keys
-        WHERE created_at < ${cutoff} AND ${inWorkspace}
-        LIMIT ${batchSize}
-        FOR UPDATE SKIP LOCKED
-      )`.execute(db);
-    const n = Number(result.numAffectedRows ?? 0);
+    const { rows } = await sql<{ n: number }>`
+      SELECT purge_expired_idempotency_keys(${cutoff}::timestamptz, ${workspaceId}::uuid, ${batchSize}::int) AS n`.execute(
+      db,
+    );
+    const n = Number(rows[0]?.n ?? 0);
     deleted += n;
     if (n < batchSize) return deleted;
   }

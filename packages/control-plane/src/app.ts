@@ -4,7 +4,13 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { OpsDeps } from '@fleet/ops';
 import { QUEUE_NAMES } from '@fleet/queues';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -29,6 +35,8 @@ export interface AppOptions {
   stuckMinutes: number;
   /** IDEMPOTENCY_KEY_TTL_HOURS in ms. */
   idempotencyTtlMs?: number;
+  /** FLEET_INSTANCE_ID, answered by /healthz (process mode tells its own child by it). */
+  instanceId?: string;
 }
 
 const PUBLIC = new Set(['/healthz', '/readyz', '/openapi.json', '/dashboard/login', '/']);
@@ -46,6 +54,28 @@ function isPage(request: FastifyRequest, path: string): boolean {
     (path === '/dashboard' || path.startsWith('/admin/queues')) &&
     String(request.headers.accept ?? '').includes('text/html')
   );
+}
+
+/** Probes and static files: asked for every few seconds by orchestrators and open dashboards. */
+const QUIET = (path: string) => path === '/healthz' || path === '/readyz' || path.startsWith('/dashboard/assets/');
+
+/**
+ * The one log line of a request: method, route (the pattern, so ids and query strings stay out),
+ * status, duration and the key that made it; never a body. Probes and assets at debug, so an
+ * idle control plane does not fill its log with them.
+ */
+function logRequest(request: FastifyRequest, reply: FastifyReply): void {
+  const path = pathOf(request);
+  const route = request.routeOptions.url ?? path;
+  const ms = Math.round(reply.elapsedTime);
+  const line = {
+    method: request.method,
+    route,
+    status: reply.statusCode,
+    ms,
+    keyId: request.principal?.id ?? null,
+  };
+  request.log[QUIET(path) ? 'debug' : 'info'](line, `${request.method} ${route} ${reply.statusCode} ${ms}ms`);
 }
 
 /** Builds the control plane's HTTP app (not listening yet). */
@@ -72,18 +102,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        path: pathOf(request),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        principal: request.principal?.id,
-      },
-      'request',
-    );
-  });
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply));
 
   // Hooks answer errors themselves rather than throwing: plugins such as bull-board install their
   // own error handlers, which would turn a 4xx into a 500.
@@ -138,7 +157,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
 
   const openapi = buildOpenApi();
   app.get('/openapi.json', async () => openapi);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ({ status: 'ok', instance: o.instanceId ?? null }));
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, string> = { postgres: 'ok', redis: 'ok' };
     await Promise.all([

@@ -126,15 +126,24 @@ export function buildOpenApi(): Json {
   paths['/v1/tasks/{id}/cancel'] = {
     post: {
       operationId: 'cancelTask',
-      summary: 'Removes a waiting/delayed job (200) or asks the worker to abort an active one (202).',
+      summary: 'Cancels a task wherever its job is; 200 when it is cancelled, 202 when it will be when recovered.',
+      description:
+        'A waiting or delayed job is removed; a running one is aborted by its worker. A cancel of a job whose ' +
+        'worker died is recorded and honoured when the job is recovered (202, `outcome: pending`): it never runs ' +
+        'again. `message` says which happened. A finished task is 409 ("already finished").',
       parameters: [idParam, queueParam],
       requestBody: {
         required: false,
         content: { 'application/json': { schema: inputSchema(cancelBodySchema.unwrap()) } },
       },
       responses: {
-        '200': { description: 'Removed.' },
-        '202': { description: 'Cancel requested from the worker.' },
+        '200': {
+          description: 'Cancelled: `{ outcome: "cancelled", action, queue, job_id, attempt, message }`.',
+        },
+        '202': {
+          description:
+            'Recorded; the job ends cancelled when its worker stops it or it is recovered: `{ outcome: "pending", action: "marked", ... }`.',
+        },
         ...commonErrors,
         '404': errorResponse('No such task.'),
         '409': errorResponse('Already finished.'),
@@ -205,8 +214,18 @@ export function buildOpenApi(): Json {
     post: {
       operationId: 'createApiKey',
       summary: 'Admin: create a key scoped to workspaces; the key is shown once.',
-      requestBody: { required: true, content: { 'application/json': { schema: inputSchema(createKeyBodySchema) } } },
-      responses: { '201': { description: '{ key, id, ... }' }, ...commonErrors },
+      description: 'The same operation as `fleet api-keys create --name <name> --workspace <uuid>...`.',
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: inputSchema(createKeyBodySchema) } },
+      },
+      responses: {
+        '201': {
+          description: 'Created; `key` is the secret, returned only in this response.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/CreatedApiKey' } } },
+        },
+        ...commonErrors,
+      },
     },
   };
   paths['/v1/api-keys/{id}'] = {
@@ -249,6 +268,29 @@ export function buildOpenApi(): Json {
               },
             },
           },
+        },
+        ApiKey: {
+          type: 'object',
+          required: ['id', 'name', 'key_prefix', 'workspace_ids', 'created_at', 'last_used_at', 'revoked_at'],
+          properties: {
+            id: { type: 'string', format: 'uuid' },
+            name: { type: 'string' },
+            key_prefix: { type: 'string', description: 'Identifies the key in listings; `fleet_` and 8 hex digits.' },
+            workspace_ids: { type: 'array', items: { type: 'string', format: 'uuid' } },
+            created_at: { type: 'string', format: 'date-time' },
+            last_used_at: { type: ['string', 'null'], format: 'date-time' },
+            revoked_at: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+        CreatedApiKey: {
+          allOf: [
+            { $ref: '#/components/schemas/ApiKey' },
+            {
+              type: 'object',
+              required: ['key'],
+              properties: { key: { type: 'string', description: 'The key itself; shown only once.' } },
+            },
+          ],
         },
         Enqueued: {
           type: 'object',

@@ -384,26 +384,28 @@ describe('cancel and retry', () => {
     });
     const c = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA, body: { reason: 'duplicate' } });
     expect(c.status).toBe(200);
-    expect(c.body).toMatchObject({ action: 'removed', attempt: 1 });
+    expect(c.body).toMatchObject({ outcome: 'cancelled', action: 'removed', attempt: 1 });
+    expect(c.body.message).toMatch(/^cancelled: removed job/);
     const rows = await rowsOf(r.body.job_id);
     expect(rows.map((x) => x.status)).toEqual(['cancelled']);
     expect(rows[0]!.error_message).toMatch(/duplicate/);
-    expect((await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA })).status).toBe(409);
+    const again = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA });
+    expect(again.status).toBe(409);
+    expect(again.body.error.message).toMatch(/already finished/);
     const bad = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA, body: { why: 'x' } });
     expect(bad.status).toBe(400);
   });
 
-  it('cancels an active job through its worker (202) and the worker records it', async () => {
+  it('cancels an active job through its worker and answers once the worker recorded it (200)', async () => {
     mode = 'block';
     const r = await call('POST', '/v1/jobs/maintenance_queue/system_health_check', { body: { payload: {} } });
     await waitFor(() => started.includes(r.body.job_id), { what: 'job to start' });
     const c = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { body: { reason: 'operator test' } });
-    expect(c.status).toBe(202);
-    expect(c.body).toMatchObject({ action: 'signalled', receivers: 1 });
-    const row = await waitFor(async () => (await rowsOf(r.body.job_id)).find((x) => x.status === 'cancelled'), {
-      what: 'cancelled row',
-    });
-    expect(row.error_message).toMatch(/operator test/);
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ outcome: 'cancelled', action: 'aborted', receivers: 1, attempt: 1 });
+    const rows = await rowsOf(r.body.job_id);
+    expect(rows.map((x) => x.status)).toEqual(['cancelled']);
+    expect(rows[0]!.error_message).toMatch(/operator test/);
     mode = 'ok';
   });
 
@@ -544,7 +546,7 @@ describe('rate limiting, routing and documents', () => {
     const r = await call('GET', '/v1/nope');
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe('not_found');
-    expect((await call('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok' });
+    expect((await call('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok', instance: expect.any(String) });
     expect((await call('GET', '/readyz', { key: null })).status).toBe(200);
     const doc = await call('GET', '/openapi.json', { key: null });
     expect(doc.body.openapi).toBe('3.1.0');
@@ -553,6 +555,12 @@ describe('rate limiting, routing and documents', () => {
     expect(payload.required).toEqual(['workspace_id']);
     expect(payload.additionalProperties).toBe(false);
     expect(Object.keys(payload.properties)).toEqual(expect.arrayContaining(['workspace_id', 'date', 'triggered_by']));
+    // Creating a key has a request schema: no guessing the body.
+    const createKey = doc.body.paths['/v1/api-keys'].post.requestBody.content['application/json'].schema;
+    expect(createKey.required).toEqual(['name', 'workspace_ids']);
+    expect(createKey.additionalProperties).toBe(false);
+    expect(createKey.properties.workspace_ids).toMatchObject({ type: 'array', minItems: 1 });
+    expect(createKey.properties.workspace_ids.items.format).toBe('uuid');
   });
 
   it('signs the dashboard in with a key, and refuses cross-site writes with the session cookie', async () => {

@@ -24,6 +24,18 @@ export { decodeCursor, encodeCursor, type TaskCursor } from './cursor.ts';
 export { type OpenOpsOptions, type OpsDeps, openOps } from './deps.ts';
 export { type EnqueueJobRequest, type EnqueueJobResult, enqueueJob } from './enqueue.ts';
 export { type FieldProblem, isOpsError, OpsError, type OpsErrorKind } from './errors.ts';
+export {
+  presentCancel,
+  presentDetail,
+  presentJob,
+  presentKey,
+  presentQueue,
+  presentRetry,
+  presentSummary,
+  presentTask,
+  presentTaskPage,
+  statusUrl,
+} from './present.ts';
 export { type QueueCounts, queueCounts } from './queue-counts.ts';
 export { type RetryOptions, type RetryResult, retryTask } from './retry.ts';
 export {

@@ -1,4 +1,5 @@
 import { isQueueName } from '@fleet/queues';
+import { clearCancelMark } from '@fleet/runtime';
 import { type Access, ADMIN, authorizeEnqueue } from './access.ts';
 import type { OpsDeps } from './deps.ts';
 import { toOpsError } from './enqueue.ts';
@@ -44,6 +45,8 @@ export async function retryTask(deps: OpsDeps, id: string, options: RetryOptions
   if (job) authorizeEnqueue(access, queue, job.name, job.data);
 
   if (job && state === 'failed') {
+    // A cancel recorded earlier must not stop the retry an operator asks for now.
+    await clearCancelMark(deps.redis, deps.prefix, queue, jobId);
     // resetAttemptsMade gives the job its full retry budget again; attemptsStarted keeps counting
     // so the next attempt's audit row is a new one instead of colliding with a finished attempt.
     await job.retry('failed', { resetAttemptsMade: true });

@@ -194,3 +194,12 @@ export function findJob(queue: string, job: string): JobDefinition | undefined {
   const jobs = catalog[queue].jobs as Record<string, JobDefinition>;
   return Object.hasOwn(jobs, job) ? jobs[job] : undefined;
 }
+
+/**
+ * The task type an attempt of `job` on `queue` is recorded as: the catalog's, or `unknown_job`
+ * for a name the queue does not know (never one of the queue's real types, which would count a
+ * typo as, say, a failed lead scoring run).
+ */
+export function taskTypeOf(queue: string, job: string): TaskType {
+  return findJob(queue, job)?.taskType ?? 'unknown_job';
+}

@@ -13,6 +13,7 @@ export {
   QUEUE_NAMES,
   type QueueDefinition,
   type QueueName,
+  taskTypeOf,
 } from './catalog.ts';
 export {
   baseFields,

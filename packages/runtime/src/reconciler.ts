@@ -23,6 +23,8 @@ export interface ReconcilerOptions {
   failedScan?: number;
   /** How long an enqueue with an unknown outcome may be absent from Redis before it counts. */
   unconfirmedGraceMs?: number;
+  /** The recorded cancel of a job (cancel-marks.ts): its lost attempt is closed as cancelled. */
+  cancelReasonOf?(jobId: string): string | undefined;
 }
 
 export interface Reconciler {
@@ -124,11 +126,17 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         if (state === 'active') continue; // running now (here or on another replica)
         if (state === 'completed') continue; // its own terminal write is in flight
       }
-      await o.taskLogger.finish(start, {
-        status: 'failed',
-        errorMessage:
-          started > attempt ? `${LOST}; a later attempt started` : `${LOST}; job is now ${await job.getState()}`,
-      });
+      const cancelled = o.cancelReasonOf?.(String(job.id));
+      await o.taskLogger.finish(
+        start,
+        cancelled !== undefined
+          ? { status: 'cancelled', errorMessage: `cancelled: ${cancelled} (its worker was lost before it stopped)` }
+          : {
+              status: 'failed',
+              errorMessage:
+                started > attempt ? `${LOST}; a later attempt started` : `${LOST}; job is now ${await job.getState()}`,
+            },
+      );
       closed++;
     }
     return closed;

@@ -16,7 +16,16 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { requireAdmin } from '../auth.ts';
 import { HttpError } from '../http-errors.ts';
-import { presentDetail, presentKey, presentQueue, presentSummary } from '../present.ts';
+import {
+  presentCancel,
+  presentDetail,
+  presentKey,
+  presentQueue,
+  presentRetry,
+  presentSummary,
+  presentTaskPage,
+  statusUrl,
+} from '../present.ts';
 
 /** Body of POST /v1/jobs/{queue}/{job}. */
 export const enqueueBodySchema = z.strictObject({
@@ -34,9 +43,19 @@ export const cancelBodySchema = z
   .strictObject({ reason: z.string().min(1).max(500, 'must be at most 500 characters').optional() })
   .optional();
 
+/** Body of POST /v1/api-keys (admin only); the OpenAPI document's request schema is this one. */
 export const createKeyBodySchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  workspace_ids: z.array(z.uuid({ error: 'must be a workspace UUID' })).min(1, 'must list at least one workspace'),
+  /** What the key is for, e.g. "billing service"; shown in listings and logs. */
+  name: z
+    .string({ error: 'must be a string of 1-200 characters' })
+    .min(1, 'must be 1-200 characters')
+    .max(200, 'must be 1-200 characters')
+    .meta({ description: 'What the key is for, e.g. "billing service"; shown in listings.' }),
+  /** The workspaces the key may read and enqueue for. */
+  workspace_ids: z
+    .array(z.uuid({ error: 'must be a workspace UUID' }), { error: 'must be a list of workspace UUIDs' })
+    .min(1, 'must list at least one workspace')
+    .meta({ description: 'The workspaces the key may read and enqueue for.' }),
 });
 
 /** The value at `path` in `data` (zod does not report it unless asked to). */
@@ -145,8 +164,8 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
       .orderBy('attempt', 'desc')
       .limit(1)
       .executeTakeFirst();
-    const statusUrl = `/v1/tasks/${encodeURIComponent(result.jobId)}?queue=${encodeURIComponent(result.queue)}`;
-    reply.header('location', statusUrl);
+    const poll = statusUrl(result.queue, result.jobId);
+    reply.header('location', poll);
     return reply.code(result.created ? 201 : 200).send({
       task_id: row?.id ?? null,
       job_id: result.jobId,
@@ -154,13 +173,12 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
       job: result.job,
       created: result.created,
       status: row?.status ?? 'pending',
-      status_url: statusUrl,
+      status_url: poll,
     });
   });
 
   app.get('/v1/tasks', async (request) => {
-    const page = await listTasks(deps.db, request.query as Record<string, string>, access(request));
-    return { tasks: page.tasks, next_cursor: page.nextCursor };
+    return presentTaskPage(await listTasks(deps.db, request.query as Record<string, string>, access(request)));
   });
 
   app.get<IdParams>('/v1/tasks/:id', async (request) => {
@@ -179,13 +197,8 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
       queue,
       reason: `${body?.reason ?? 'cancelled through the API'} (by ${who})`,
     });
-    return reply.code(result.action === 'signalled' ? 202 : 200).send({
-      action: result.action,
-      queue: result.queue,
-      job_id: result.jobId,
-      ...('attempt' in result ? { attempt: result.attempt } : {}),
-      ...('receivers' in result ? { receivers: result.receivers } : {}),
-    });
+    // 202: recorded, and the job ends cancelled when its worker stops it or it is recovered.
+    return reply.code(result.outcome === 'cancelled' ? 200 : 202).send(presentCancel(result));
   });
 
   app.post<IdParams>('/v1/tasks/:id/retry', async (request, reply) => {
@@ -193,14 +206,7 @@ export async function apiRoutes(app: FastifyInstance, deps: OpsDeps, options: Ap
     const queue = oneQuery(request, 'queue');
     parseBody(z.strictObject({}).optional(), request.body ?? undefined);
     const result = await retryTask(deps, request.params.id, { access: access(request), queue });
-    const statusUrl = `/v1/tasks/${encodeURIComponent(result.jobId)}?queue=${encodeURIComponent(result.queue)}`;
-    return reply.code(result.action === 'requeued' ? 201 : 200).send({
-      action: result.action,
-      queue: result.queue,
-      job_id: result.jobId,
-      ...(result.action === 'requeued' ? { previous_job_id: result.previousJobId } : {}),
-      status_url: statusUrl,
-    });
+    return reply.code(result.action === 'requeued' ? 201 : 200).send(presentRetry(result));
   });
 
   app.get<{ Querystring: Record<string, string> }>('/v1/summary', async (request) => {
