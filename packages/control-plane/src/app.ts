@@ -15,7 +15,8 @@ import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createAuth, requireAdmin } from './auth.ts';
-import { HttpError, sendError } from './http-errors.ts';
+import { clientErrorHandler, frameworkError, HttpError, sendError } from './http-errors.ts';
+import { checkCharset, checkRequestText, checkUrlLength } from './input-guard.ts';
 import { buildOpenApi } from './openapi.ts';
 import { apiRoutes } from './routes/api.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -32,6 +33,8 @@ export interface AppOptions {
   trustProxy: boolean;
   refreshSeconds: number;
   stuckMinutes: number;
+  /** IDEMPOTENCY_KEY_TTL_HOURS in ms. */
+  idempotencyTtlMs?: number;
   /** FLEET_INSTANCE_ID, answered by /healthz (process mode tells its own child by it). */
   instanceId?: string;
 }
@@ -83,7 +86,12 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimitBytes,
     trustProxy: o.trustProxy,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Ids are up to 200 characters (ops answers 400 naming the field beyond that); much longer
+    // path parameters are refused by the router with 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Errors before routing and of the HTTP parser get the same JSON shape as every other error.
+    frameworkErrors: frameworkError,
+    clientErrorHandler,
   });
   const auth = createAuth({ db: o.deps.db, adminKey: o.adminKey, sessionTtlMs: o.sessionTtlMs });
 
@@ -96,13 +104,31 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply));
 
+  // Hooks answer errors themselves rather than throwing: plugins such as bull-board install their
+  // own error handlers, which would turn a 4xx into a 500.
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      checkUrlLength(request);
+      checkCharset(request);
+    } catch (error) {
+      return sendError(request, reply, error);
+    }
+  });
+  app.addHook('preValidation', async (request, reply) => {
+    try {
+      checkRequestText(request);
+    } catch (error) {
+      return sendError(request, reply, error);
+    }
+  });
+
   // Authentication before anything else (rate limits then count per key, not per address).
   app.addHook('onRequest', async (request, reply) => {
     const path = pathOf(request);
     if (PUBLIC.has(path) || path.startsWith('/dashboard/assets/')) return;
     try {
       await auth.authenticate(request);
-      if (path.startsWith('/admin/queues')) requireAdmin(request);
+      if (path.startsWith('/admin/queues')) requireAdmin(request, 'queue management (bull-board)');
     } catch (error) {
       if (error instanceof HttpError && error.status === 401 && isPage(request, path)) {
         return reply.redirect('/dashboard/login');
@@ -146,7 +172,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
   });
 
-  await apiRoutes(app, o.deps, o.stuckMinutes);
+  await apiRoutes(app, o.deps, { stuckMinutes: o.stuckMinutes, idempotencyTtlMs: o.idempotencyTtlMs });
   await dashboardRoutes(app, {
     deps: o.deps,
     auth,

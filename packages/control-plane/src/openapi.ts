@@ -1,7 +1,7 @@
-import { taskFiltersSchema } from '@fleet/ops';
-import { catalog, QUEUE_NAMES } from '@fleet/queues';
+import { statsFiltersSchema, taskFiltersSchema } from '@fleet/ops';
+import { catalog, type JobScope, QUEUE_NAMES } from '@fleet/queues';
 import { z } from 'zod';
-import { createKeyBodySchema, enqueueBodySchema } from './routes/api.ts';
+import { cancelBodySchema, createKeyBodySchema, enqueueBodySchema } from './routes/api.ts';
 
 type Json = Record<string, unknown>;
 
@@ -19,7 +19,9 @@ const errorResponse = (description: string) => ({
 const commonErrors = {
   '400': errorResponse('Invalid input; `error.fields` lists every bad field.'),
   '401': errorResponse('Missing, unknown or revoked API key.'),
-  '403': errorResponse('The key may not access this workspace (or needs the admin key).'),
+  '403': errorResponse(
+    'The key may not access this workspace, or this needs the admin key (fleet jobs, fleet-wide figures, key management).',
+  ),
   '429': errorResponse('Rate limited; retry after the `retry-after` header.'),
 };
 
@@ -32,13 +34,20 @@ export function buildOpenApi(): Json {
   const bodyBase = inputSchema(enqueueBodySchema);
   for (const queue of QUEUE_NAMES) {
     const q = catalog[queue];
-    for (const [job, def] of Object.entries(q.jobs as Record<string, { payload: z.ZodType; description: string }>)) {
+    for (const [job, def] of Object.entries(
+      q.jobs as Record<string, { payload: z.ZodType; description: string; scope: JobScope }>,
+    )) {
+      const who =
+        def.scope === 'fleet'
+          ? 'A fleet job: the admin key only.'
+          : 'A workspace job: any key for the workspace its `workspace_id` names (a payload without one needs the admin key).';
       paths[`/v1/jobs/${queue}/${job}`] = {
         post: {
           operationId: `enqueue_${job}`,
           tags: [queue],
           summary: def.description,
-          description: `Validates the payload, enqueues one \`${job}\` job on \`${queue}\` (consumed by ${q.agent}) and returns where to poll. Payloads larger than ${q.maxPayloadBytes} bytes get 413.`,
+          'x-fleet-scope': def.scope,
+          description: `Validates the payload, enqueues one \`${job}\` job on \`${queue}\` (consumed by ${q.agent}) and returns where to poll. Payloads larger than ${q.maxPayloadBytes} bytes get 413. ${who}`,
           parameters: [
             {
               name: 'Idempotency-Key',
@@ -71,6 +80,9 @@ export function buildOpenApi(): Json {
             ...commonErrors,
             '409': errorResponse('The idempotency key was used for a different request.'),
             '413': errorResponse('Body or payload too large.'),
+            '503': errorResponse(
+              'Redis did not confirm the add (`enqueue_unconfirmed`): the job may be queued. Poll the job, or repeat the request with the same Idempotency-Key (never a second job).',
+            ),
           },
         },
       };
@@ -122,15 +134,7 @@ export function buildOpenApi(): Json {
       parameters: [idParam, queueParam],
       requestBody: {
         required: false,
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: { reason: { type: 'string', maxLength: 500 } },
-              additionalProperties: false,
-            },
-          },
-        },
+        content: { 'application/json': { schema: inputSchema(cancelBodySchema.unwrap()) } },
       },
       responses: {
         '200': {
@@ -177,10 +181,27 @@ export function buildOpenApi(): Json {
       responses: { '200': { description: '{ summary: [...] }' }, ...commonErrors },
     },
   };
+  const statsFilters = inputSchema(statsFiltersSchema) as { properties: Record<string, Json> };
+  paths['/v1/stats'] = {
+    get: {
+      operationId: 'stats',
+      summary: 'The dashboard’s figures over the caller’s workspaces (or one of them).',
+      parameters: Object.entries(statsFilters.properties).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema,
+      })),
+      responses: {
+        '200': { description: '{ totals, byType, costByDay, throughput, stuck, failures }' },
+        ...commonErrors,
+      },
+    },
+  };
   paths['/v1/queues'] = {
     get: {
       operationId: 'queues',
-      summary: 'Live counts of every queue.',
+      summary: 'Admin: live counts of every queue (fleet-wide figures).',
       responses: { '200': { description: '{ queues: [...] }' }, ...commonErrors },
     },
   };

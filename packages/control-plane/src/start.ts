@@ -57,6 +57,7 @@ export async function startControlPlane(
       trustProxy: env.TRUST_PROXY,
       refreshSeconds: env.DASHBOARD_REFRESH_SECONDS,
       stuckMinutes: env.STUCK_AFTER_MINUTES,
+      idempotencyTtlMs: env.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
       instanceId: env.FLEET_INSTANCE_ID,
     });
     await app.listen({ port: env.CONTROL_PLANE_PORT, host: env.CONTROL_PLANE_HOST }).catch((error: unknown) => {

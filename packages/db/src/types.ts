@@ -296,10 +296,20 @@ export interface IdempotencyKeysTable {
   created_at: WithDefault<Timestamp>;
 }
 
+/** Enqueues whose outcome was unknown (100); the reconciler confirms or fails their rows. */
+export interface UnconfirmedEnqueuesTable {
+  queue_name: string;
+  job_id: string;
+  workspace_id: string | null;
+  reason: string;
+  recorded_at: WithDefault<Timestamp>;
+}
+
 /** Every table the fleet touches. */
 export interface Database {
   api_keys: ApiKeysTable;
   idempotency_keys: IdempotencyKeysTable;
+  unconfirmed_enqueues: UnconfirmedEnqueuesTable;
   autonomous_tasks: AutonomousTasksTable;
   organizations: OrganizationsTable;
   workspaces: WorkspacesTable;

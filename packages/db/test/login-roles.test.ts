@@ -193,6 +193,44 @@ describe('the agents’ login role (a member of fleet_agent)', () => {
     // data_cleanup deletes old audit rows.
     const deleted = await db.deleteFrom('autonomous_tasks').where('job_id', '=', start.jobId).executeTakeFirst();
     expect(deleted.numDeletedRows).toBe(1n);
+    // ...and expired idempotency keys, through the one function that may (it cannot read them).
+    for (const [key, hoursAgo] of [
+      ['expired', 48],
+      ['live', 1],
+    ] as const) {
+      await t.db
+        .insertInto('idempotency_keys')
+        .values({
+          principal: `agent-test-${suffix}`,
+          key,
+          request_hash: 'h',
+          queue_name: 'analytics_queue',
+          job_name: 'monthly_summary',
+          job_id: randomUUID(),
+          workspace_id: workspaceId,
+          created_at: new Date(Date.now() - hoursAgo * 3_600_000),
+        })
+        .execute();
+    }
+    const { rows: purged } = await sql<{ n: number }>`
+      SELECT purge_expired_idempotency_keys(now() - interval '24 hours', NULL, 100) AS n`.execute(db);
+    expect(purged).toEqual([{ n: 1 }]);
+    expect(
+      (
+        await t.db
+          .selectFrom('idempotency_keys')
+          .select('key')
+          .where('principal', '=', `agent-test-${suffix}`)
+          .execute()
+      ).map((k) => k.key),
+    ).toEqual(['live']);
+    // The reconciler resolves enqueues whose outcome was unknown.
+    await db
+      .insertInto('unconfirmed_enqueues')
+      .values({ queue_name: 'q', job_id: `j-${suffix}`, reason: 'timeout' })
+      .execute();
+    expect((await db.selectFrom('unconfirmed_enqueues').select('job_id').execute()).length).toBe(1);
+    expect((await db.deleteFrom('unconfirmed_enqueues').executeTakeFirst()).numDeletedRows).toBe(1n);
   });
 
   it('cannot read the control plane’s keys or the migration records', async () => {
@@ -305,6 +343,15 @@ describe('the control plane’s login role (a member of fleet_control_plane)', (
     } finally {
       await cp.close();
     }
+  });
+
+  it('records the enqueues Redis did not confirm', async () => {
+    await db
+      .insertInto('unconfirmed_enqueues')
+      .values({ queue_name: 'q', job_id: `cp-${suffix}`, reason: 'timeout' })
+      .execute();
+    expect(await denied(sql`DELETE FROM unconfirmed_enqueues`.execute(db))).toBe(INSUFFICIENT_PRIVILEGE);
+    await t.db.deleteFrom('unconfirmed_enqueues').where('job_id', '=', `cp-${suffix}`).execute();
   });
 
   it('cannot delete audit rows or read what only agents need (contacts, mail, tokens)', async () => {

@@ -1,4 +1,14 @@
-export { type Access, ADMIN, assertWorkspace, canSee } from './access.ts';
+export {
+  type Access,
+  ADMIN,
+  assertAdmin,
+  assertWorkspace,
+  authorizeEnqueue,
+  canSee,
+  canSeeTask,
+  isAdmin,
+  TENANT_TASK_TYPES,
+} from './access.ts';
 export {
   type ApiKeyInfo,
   createApiKey,
@@ -39,3 +49,4 @@ export {
 export { type SummaryInput, summary, type TaskTypeSummary } from './summary.ts';
 export { parseTaskFilters, type TaskFilters, type TaskFiltersInput, taskFiltersSchema } from './task-filters.ts';
 export { type GetTaskOptions, getTask, type JobInfo, listTasks, type TaskDetail, type TaskPage } from './tasks.ts';
+export { findTextProblem, MAX_DEPTH, textProblem } from './text.ts';
