@@ -47,7 +47,7 @@ describe.each(overlays)('overlay %s', (overlay, objects) => {
     expect(unknown).toEqual([]);
   });
 
-  it('puts every namespaced object in the overlay's Namespace', () => {
+  it("puts every namespaced object in the overlay's Namespace", () => {
     const [namespace, ...more] = byKind(objects, 'Namespace');
     expect(more).toEqual([]);
     const elsewhere = objects
