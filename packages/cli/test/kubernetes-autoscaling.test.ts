@@ -19,7 +19,8 @@ const COUNTED = ['wait', 'prioritized', 'active'] as const;
 
 /** Each agent's autoscaler target, by the autoscaler's kind. */
 function targetOf(o: K8sObject): { kind: string; name: string } | undefined {
-  if (o.kind === 'ScaledObject') return { kind: o.spec.scaleTargetRef.kind ?? 'Deployment', name: o.spec.scaleTargetRef.name };
+  if (o.kind === 'ScaledObject')
+    return { kind: o.spec.scaleTargetRef.kind ?? 'Deployment', name: o.spec.scaleTargetRef.name };
   if (o.kind === 'HorizontalPodAutoscaler') return o.spec.scaleTargetRef;
   return undefined;
 }
@@ -42,7 +43,10 @@ describe.each(overlays)('overlay %s', (_overlay, objects) => {
     }
     for (const a of autoscalers) {
       const target = targetOf(a)!;
-      expect(byKind(objects, target.kind).some((d) => d.metadata.name === target.name), describeObject(a)).toBe(true);
+      expect(
+        byKind(objects, target.kind).some((d) => d.metadata.name === target.name),
+        describeObject(a),
+      ).toBe(true);
     }
   });
 
@@ -57,7 +61,12 @@ describe.each(overlays)('overlay %s', (_overlay, objects) => {
       expect(triggers.map((t) => t.metadata.listName).sort()).toEqual(expected.sort());
       // replicas = ceil((wait + prioritized + active) / target): every trigger counts.
       const formula = scaled.spec.advanced.scalingModifiers.formula as string;
-      expect(formula.split('+').map((s) => s.trim()).sort()).toEqual(triggers.map((t) => t.name).sort());
+      expect(
+        formula
+          .split('+')
+          .map((s) => s.trim())
+          .sort(),
+      ).toEqual(triggers.map((t) => t.name).sort());
       expect(scaled.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
       for (const t of scaled.spec.triggers) {
         const auth = byKind(objects, 'TriggerAuthentication').find((a) => a.metadata.name === t.authenticationRef.name);

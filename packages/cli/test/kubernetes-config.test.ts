@@ -19,7 +19,9 @@ const shapes = await serviceEnvShapes();
  * name, or a connection URL (it carries the password).
  */
 const isSecret = (name: string) =>
-  /_URL$/.test(name) ? ['DATABASE_URL', 'REDIS_URL'].includes(name) : secretValuesFromEnv({ [name]: 'value-of-a-secret' }).length > 0;
+  /_URL$/.test(name)
+    ? ['DATABASE_URL', 'REDIS_URL'].includes(name)
+    : secretValuesFromEnv({ [name]: 'value-of-a-secret' }).length > 0;
 
 describe.each(overlays)('overlay %s', (overlay, objects) => {
   // Every container that runs a fleet process, with the service it runs.
@@ -93,7 +95,8 @@ describe.each(overlays)('overlay %s', (overlay, objects) => {
           `/${postgres.POSTGRES_DB}`,
         ]);
         const redis = env.get('REDIS_URL');
-        if (redis) expect([new URL(redis.value).hostname, new URL(redis.value).password], owner).toEqual(['redis', requirepass]);
+        if (redis)
+          expect([new URL(redis.value).hostname, new URL(redis.value).password], owner).toEqual(['redis', requirepass]);
       }
     });
   }
@@ -102,7 +105,10 @@ describe.each(overlays)('overlay %s', (overlay, objects) => {
     it('ships no secret values: every Secret is a template to fill from a secret store', () => {
       for (const secret of byKind(objects, 'Secret')) {
         const filled = Object.entries(valuesOf(secret)).filter(([name, value]) => isSecret(name) && value !== '');
-        expect(filled.map(([name]) => name), describeObject(secret)).toEqual([]);
+        expect(
+          filled.map(([name]) => name),
+          describeObject(secret),
+        ).toEqual([]);
       }
     });
   }

@@ -6,7 +6,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fleetRegistry } from '../src/fleet/registry.ts';
-import { byKind, describeObject, type K8sObject, podLabelsOf, podSpecOf, renderOverlays, selects } from './kubernetes/render.ts';
+import {
+  byKind,
+  describeObject,
+  type K8sObject,
+  podLabelsOf,
+  podSpecOf,
+  renderOverlays,
+  selects,
+} from './kubernetes/render.ts';
 import { serviceEnvShapes, serviceOf } from './kubernetes/service-env.ts';
 
 const overlays = renderOverlays();
@@ -43,7 +51,9 @@ describe.each(overlays)('overlay %s', (_overlay, objects) => {
       labels: podLabelsOf(o),
       service: serviceOf(podSpecOf(o).containers[0].args),
       // The ports its process listens on (kubernetes.test.ts ties them to the process's config).
-      ports: (podSpecOf(o).containers[0].ports ?? []).map((p: { containerPort: number }) => p.containerPort) as number[],
+      ports: (podSpecOf(o).containers[0].ports ?? []).map(
+        (p: { containerPort: number }) => p.containerPort,
+      ) as number[],
     }));
   const fleetPods = pods.filter((p) => p.service);
 
@@ -88,8 +98,9 @@ describe.each(overlays)('overlay %s', (_overlay, objects) => {
       expect(internet.length > 0, `${owner} internet egress`).toBe(expected);
       for (const rule of internet) {
         expect(rule.ports.map((p) => p.port).sort()).toEqual([443, 80].sort());
-        const block = rule.peers.find((peer) => (peer.ipBlock as { cidr: string })?.cidr === '0.0.0.0/0')!
-          .ipBlock as { except: string[] };
+        const block = rule.peers.find((peer) => (peer.ipBlock as { cidr: string })?.cidr === '0.0.0.0/0')!.ipBlock as {
+          except: string[];
+        };
         expect(block.except, owner).toEqual(expect.arrayContaining(PRIVATE_RANGES));
       }
     }
@@ -118,7 +129,10 @@ describe.each(overlays)('overlay %s', (_overlay, objects) => {
         continue;
       }
       for (const rule of ingress) {
-        expect(rule.ports.map((p) => p.port), owner).toEqual(ports);
+        expect(
+          rule.ports.map((p) => p.port),
+          owner,
+        ).toEqual(ports);
         expect(rule.peers, owner).toEqual([
           { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
         ]);

@@ -5,7 +5,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fleetRegistry } from '../src/fleet/registry.ts';
-import { byKind, describeObject, type K8sObject, podLabelsOf, podSpecOf, renderOverlays, selects } from './kubernetes/render.ts';
+import {
+  byKind,
+  describeObject,
+  type K8sObject,
+  podLabelsOf,
+  podSpecOf,
+  renderOverlays,
+  selects,
+} from './kubernetes/render.ts';
 import { schemaErrors, unknownFields } from './kubernetes/schemas.ts';
 import { containerEnv, serviceEnvShapes, serviceOf } from './kubernetes/service-env.ts';
 
@@ -129,7 +137,9 @@ describe.each(overlays)('overlay %s', (overlay, objects) => {
       const graceMs = Number(set ?? shapes.get(component.name)!.SHUTDOWN_GRACE_MS!.parse(undefined));
       const preStop = container.lifecycle?.preStop?.exec?.command;
       const preStopSeconds = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
-      expect(pod.terminationGracePeriodSeconds, component.name).toBeGreaterThanOrEqual(graceMs / 1000 + preStopSeconds + 5);
+      expect(pod.terminationGracePeriodSeconds, component.name).toBeGreaterThanOrEqual(
+        graceMs / 1000 + preStopSeconds + 5,
+      );
     }
   });
 
@@ -182,7 +192,9 @@ describe.each(overlays)('overlay %s', (overlay, objects) => {
 
   it('exposes the control plane through its Service and the Ingress, and nothing else', () => {
     const deployment = deploymentOf(objects, 'control-plane')!;
-    const fleetServices = byKind(objects, 'Service').filter((s) => s.metadata.labels?.['app.kubernetes.io/component'] !== 'data');
+    const fleetServices = byKind(objects, 'Service').filter(
+      (s) => s.metadata.labels?.['app.kubernetes.io/component'] !== 'data',
+    );
     expect(fleetServices.map((s) => s.metadata.name)).toEqual(['control-plane']);
     const service = fleetServices[0]!;
     expect(selects({ matchLabels: service.spec.selector }, podLabelsOf(deployment))).toBe(true);

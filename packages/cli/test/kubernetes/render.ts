@@ -76,7 +76,10 @@ export function podLabelsOf(o: K8sObject): Record<string, string> {
 
 /** Does a label selector (matchLabels and matchExpressions) select these labels? */
 export function selects(
-  selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] },
+  selector: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  },
   labels: Record<string, string>,
 ): boolean {
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
