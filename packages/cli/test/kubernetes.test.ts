@@ -190,6 +190,32 @@ describe.each(overlays)('overlay %s', (overlay, objects) => {
     expect(job!.spec.ttlSecondsAfterFinished).toBeGreaterThan(0);
   });
 
+  it('lets the migrate phase (agent-fleet/phase=migrate) be applied alone: all the Job needs is in it', () => {
+    const phase = objects.filter((o) => o.metadata.labels?.['agent-fleet/phase'] === 'migrate');
+    const has = (kind: string, name: string) => phase.some((o) => o.kind === kind && o.metadata.name === name);
+    const [job] = byKind(objects, 'Job');
+    const pod = podSpecOf(job!);
+    expect(has('Job', job!.metadata.name)).toBe(true);
+    expect(has('Namespace', job!.metadata.namespace!)).toBe(true);
+    expect(has('ServiceAccount', pod.serviceAccountName)).toBe(true);
+    for (const ref of pod.containers.flatMap((c: { envFrom?: [] }) => c.envFrom ?? [])) {
+      const { secretRef, configMapRef } = ref as { secretRef?: { name: string }; configMapRef?: { name: string } };
+      expect(has(secretRef ? 'Secret' : 'ConfigMap', (secretRef ?? configMapRef)!.name)).toBe(true);
+    }
+    // With the namespace's default deny in place, the Job still resolves names and reaches Postgres.
+    const egress = phase
+      .filter((o) => o.kind === 'NetworkPolicy' && selects(o.spec.podSelector, podLabelsOf(job!)))
+      .flatMap((p) => p.spec.egress ?? [])
+      .flatMap((r: { ports?: { port: number }[] }) => (r.ports ?? []).map((port) => port.port));
+    expect(egress).toEqual(expect.arrayContaining([53, 5432]));
+    // In-cluster data: the Postgres the Job migrates comes up in the same phase.
+    for (const o of objects.filter((x) => x.metadata.name === 'postgres' && x.kind !== 'NetworkPolicy')) {
+      expect(has(o.kind, o.metadata.name), describeObject(o)).toBe(true);
+    }
+    // Nothing of the fleet itself: its pods start only after the Job completed.
+    expect(phase.filter((o) => o.kind === 'Deployment')).toEqual([]);
+  });
+
   it('exposes the control plane through its Service and the Ingress, and nothing else', () => {
     const deployment = deploymentOf(objects, 'control-plane')!;
     const fleetServices = byKind(objects, 'Service').filter(
