@@ -8,8 +8,6 @@ export default defineAgent({
   queue: 'analytics_queue',
   // Rollups are a handful of aggregate queries each; more at once would only queue in Postgres.
   concurrency: 2,
-  // A monthly summary may backfill two months of days first.
-  timing: { lockDurationMs: 2 * 60_000 },
   handlers: {
     async daily_analytics_rollup(payload, ctx) {
       const result = await runDailyRollup(ctx.db, { workspaceId: payload.workspace_id, date: payload.date });

@@ -140,6 +140,7 @@ export async function runContactEnrichment(
           email: row.email,
           displayName: row.display_name,
           phone: row.phone,
+          companyDomain: row.company_domain,
           defaultCountry,
           provider: person,
         });
@@ -168,6 +169,7 @@ export async function runContactEnrichment(
           suggestions: merge.suggestions as JsonObject,
           derived_at: now.toISOString(),
         };
+        if (derivation.phoneRegion) enrichment.phone_region = derivation.phoneRegion;
         if (lookup) {
           enrichment.provider =
             lookup instanceof ProviderError

@@ -6,13 +6,16 @@ import { addressFacts } from './email-address.ts';
 import type { Candidate, EnrichableField } from './enrichment-merge.ts';
 import type { ProviderPerson } from './enrichment-provider.ts';
 import { nameFromDisplayName, nameFromLocalPart } from './name-parts.ts';
-import { normalizePhone } from './phone.ts';
+import { normalizePhone, type PhoneRegionSource, phoneRegions } from './phone.ts';
 
 export interface DeriveInput {
   email: string;
   displayName: string | null;
   /** The contact's phone as stored (a person's or an import's). */
   phone: string | null;
+  /** The contact's company domain as stored, if any (it may name a country). */
+  companyDomain: string | null;
+  /** The workspace's (or agent's) country, tried after the contact's own signals. */
   defaultCountry: string | null;
   provider: ProviderPerson | null;
 }
@@ -21,6 +24,8 @@ export interface Derivation {
   candidates: Partial<Record<EnrichableField, Candidate[]>>;
   /** Per-field problems that make this contact a failed item (e.g. an unparseable phone). */
   problems: string[];
+  /** The country the phone was read in and what said so, when a phone was normalized. */
+  phoneRegion: { country: string | null; source: PhoneRegionSource } | null;
   isRoleAddress: boolean | null;
 }
 
@@ -63,10 +68,18 @@ export function deriveContact(input: DeriveInput): Derivation {
   }
 
   const phone = input.phone ?? p?.phone ?? null;
+  let phoneRegion: Derivation['phoneRegion'] = null;
   if (phone !== null && phone.trim() !== '') {
-    const normalized = normalizePhone(phone, input.defaultCountry);
-    if (normalized.ok) add('phone_e164', normalized.e164, 'derived');
-    else problems.push(normalized.reason);
+    const regions = phoneRegions({
+      email: input.email,
+      companyDomain: input.companyDomain ?? p?.companyDomain ?? null,
+      defaultCountry: input.defaultCountry,
+    });
+    const normalized = normalizePhone(phone, regions);
+    if (normalized.ok) {
+      add('phone_e164', normalized.e164, 'derived');
+      phoneRegion = { country: normalized.country, source: normalized.source };
+    } else problems.push(normalized.reason);
   }
-  return { candidates, problems, isRoleAddress: facts?.isRoleAddress ?? null };
+  return { candidates, problems, isRoleAddress: facts?.isRoleAddress ?? null, phoneRegion };
 }

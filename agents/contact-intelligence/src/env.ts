@@ -32,11 +32,18 @@ export const contactIntelligenceEnv = {
 
 export type ContactIntelligenceEnv = z.output<z.ZodObject<typeof contactIntelligenceEnv>>;
 
-/** ENRICHMENT_PROVIDER=http needs a base URL and a key; the message names what is missing. */
-export function checkProviderEnv(env: ContactIntelligenceEnv): void {
+/**
+ * ENRICHMENT_PROVIDER=http sends contacts to an outside service: it needs that service's URL and
+ * key. Reported with every other configuration problem (the agent exits 78).
+ */
+export function refineContactIntelligenceEnv(env: ContactIntelligenceEnv, ctx: z.RefinementCtx): void {
   if (env.ENRICHMENT_PROVIDER !== 'http') return;
-  const missing = (['ENRICHMENT_BASE_URL', 'ENRICHMENT_API_KEY'] as const).filter((k) => !env[k]);
-  if (missing.length > 0) {
-    throw new Error(`contact-intelligence: ${missing.join(' and ')} must be set when ENRICHMENT_PROVIDER=http`);
+  for (const variable of ['ENRICHMENT_BASE_URL', 'ENRICHMENT_API_KEY'] as const) {
+    if (env[variable]) continue;
+    ctx.addIssue({
+      code: 'custom',
+      path: [variable],
+      message: 'is not set: ENRICHMENT_PROVIDER=http needs ENRICHMENT_BASE_URL and ENRICHMENT_API_KEY',
+    });
   }
 }

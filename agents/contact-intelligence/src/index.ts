@@ -1,6 +1,6 @@
 import { defineAgent } from '@fleet/runtime';
 import { runContactEnrichment } from './contact-enrichment.ts';
-import { checkProviderEnv, contactIntelligenceEnv } from './env.ts';
+import { contactIntelligenceEnv, refineContactIntelligenceEnv } from './env.ts';
 import { createHttpEnrichmentProvider } from './http-enrichment-provider.ts';
 import { runLeadScoring } from './lead-scoring.ts';
 
@@ -10,11 +10,9 @@ export default defineAgent({
   queue: 'contact_intelligence_queue',
   // Jobs are Postgres-bound; two at once keeps a workspace-wide run from starving the pool.
   concurrency: 2,
-  // A workspace of 100k contacts takes tens of seconds; the lock is renewed while the job runs.
-  timing: { lockDurationMs: 2 * 60_000 },
   env: contactIntelligenceEnv,
+  refineEnv: refineContactIntelligenceEnv,
   setup({ env, log }) {
-    checkProviderEnv(env);
     const provider =
       env.ENRICHMENT_PROVIDER === 'http'
         ? createHttpEnrichmentProvider({

@@ -2,10 +2,10 @@
  * The lead score of one contact from its signals: a pure function, so every number in a stored
  * breakdown can be recomputed by hand from the `detail` next to it.
  */
-import { FACTOR_NAMES, type FactorName, type LeadScoringConfig } from './scoring-config.ts';
+import { FACTOR_NAMES, type FactorName, type LeadScoringConfig, type LeadTier, TIER_ORDER } from './scoring-config.ts';
 import { SENIORITY_VALUES, seniorityOf } from './seniority.ts';
 
-export type LeadTier = 'hot' | 'warm' | 'cold';
+export type { LeadTier } from './scoring-config.ts';
 
 /** What scoring knows about a contact (counts are within the configured lookback window). */
 export interface ContactSignals {
@@ -24,8 +24,35 @@ export interface ContactSignals {
   insights: number;
   /** Mean sentiment of those insights in [-1, 1]; null without insights. */
   meanSentiment: number | null;
-  /** Distinct intents (intent and intents[]) of those insights. */
+  /**
+   * Distinct intents (intent and intents[]) of the contact's own mail (inbound insights), since
+   * its latest "no" when there is one.
+   */
   intents: string[];
+  /** The contact's latest negative intent (config.negative.intents) and when it was said. */
+  latestNegative: {
+    intent: string;
+    at: Date;
+  } | null /** The contact's latest commitment (config.commitment.intents) since its latest "no". */;
+  latestCommitment: { intent: string; at: Date } | null;
+}
+
+/** The lift a recent commitment to buy gave the score. */
+export interface CommitmentAdjustment {
+  intent: string;
+  at: string;
+  factors_score: number;
+  min_tier: LeadTier;
+}
+
+/** The adjustment a standing "no" made to the score. */
+export interface NegativeAdjustment {
+  intent: string;
+  at: string;
+  /** The score the factors add up to, before the penalty. */
+  factors_score: number;
+  penalty: number;
+  max_tier: LeadTier;
 }
 
 export interface FactorBreakdown {
@@ -41,7 +68,14 @@ export interface FactorBreakdown {
 export interface ScoreResult {
   score: number;
   tier: LeadTier;
-  factors: Record<FactorName, FactorBreakdown>;
+  /**
+   * Per factor; plus `negative_intent` when a standing "no" lowered the score, or `commitment`
+   * when a recent commitment to buy lifted it.
+   */
+  factors: Record<FactorName, FactorBreakdown> & {
+    negative_intent?: NegativeAdjustment;
+    commitment?: CommitmentAdjustment;
+  };
 }
 
 const COMPLETENESS_FIELDS = ['first_name', 'last_name', 'company', 'job_title', 'phone'] as const;
@@ -73,8 +107,70 @@ export function scoreContact(s: ContactSignals, config: LeadScoringConfig, asOf:
       detail: raw[name].detail,
     };
   }
-  const score = Math.round((100 * weighted) / totalWeight);
-  return { score, tier: tierOf(score, config.tiers), factors };
+  const factorsScore = Math.round((100 * weighted) / totalWeight);
+  const no = standingNegative(s, config);
+  const commitment = no ? null : recentCommitment(s, config, asOf);
+  if (commitment) {
+    const floor = config.tiers[commitment.minTier as 'hot' | 'warm'] ?? 0;
+    const score = Math.max(factorsScore, floor);
+    return {
+      score,
+      tier: TIER_ORDER[
+        Math.max(TIER_ORDER.indexOf(tierOf(score, config.tiers)), TIER_ORDER.indexOf(commitment.minTier))
+      ]!,
+      factors: {
+        ...factors,
+        commitment: {
+          intent: commitment.intent,
+          at: commitment.at.toISOString(),
+          factors_score: factorsScore,
+          min_tier: commitment.minTier,
+        },
+      },
+    };
+  }
+  if (!no) return { score: factorsScore, tier: tierOf(factorsScore, config.tiers), factors };
+  const score = Math.max(0, factorsScore - no.penalty);
+  const tier = TIER_ORDER[Math.min(TIER_ORDER.indexOf(tierOf(score, config.tiers)), TIER_ORDER.indexOf(no.maxTier))]!;
+  return {
+    score,
+    tier,
+    factors: {
+      ...factors,
+      negative_intent: {
+        intent: no.intent,
+        at: no.at.toISOString(),
+        factors_score: factorsScore,
+        penalty: no.penalty,
+        max_tier: no.maxTier,
+      },
+    },
+  };
+}
+
+/** A commitment to buy within the configured window (signals only report one made after any "no"). */
+function recentCommitment(
+  s: ContactSignals,
+  config: LeadScoringConfig,
+  asOf: Date,
+): { intent: string; at: Date; minTier: LeadTier } | null {
+  const c = s.latestCommitment;
+  if (!c) return null;
+  if (asOf.getTime() - c.at.getTime() > config.commitment.withinDays * DAY_MS) return null;
+  return { ...c, minTier: config.commitment.minTier };
+}
+
+/** The contact's latest "no", unless buying interest came after it. */
+function standingNegative(
+  s: ContactSignals,
+  config: LeadScoringConfig,
+): { intent: string; at: Date; penalty: number; maxTier: LeadTier } | null {
+  if (!s.latestNegative) return null;
+  const rule = config.negative.intents[s.latestNegative.intent];
+  if (!rule) return null;
+  const clearing = new Set(config.negative.clearedBy.map((i) => i.toLowerCase()));
+  if (s.intents.some((i) => clearing.has(i.toLowerCase()))) return null;
+  return { ...s.latestNegative, ...rule };
 }
 
 type Raw = Record<FactorName, { value: number; detail: FactorBreakdown['detail'] }>;

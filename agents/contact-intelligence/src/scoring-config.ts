@@ -50,7 +50,25 @@ export interface LeadScoringConfig {
   intent: { values: Record<string, number>; unknownValue: number };
   /** Tier thresholds on the 0-100 score: hot ≥ hot, warm ≥ warm, cold below. */
   tiers: { hot: number; warm: number };
+  /**
+   * A contact's "no": when the latest of these intents among its insights has not been followed
+   * by buying interest (an intent of `clearedBy`), the score loses `penalty` points and the tier
+   * is at most `maxTier`. Interest shown before the "no" no longer counts towards intent.
+   */
+  negative: {
+    intents: Record<string, { penalty: number; maxTier: LeadTier }>;
+    clearedBy: string[];
+  };
+  /**
+   * A contact ready to buy: one of these intents within `withinDays`, not followed by a "no",
+   * lifts the tier to at least `minTier` (and the score to that tier's threshold), however little
+   * history there is. A buyer who writes once, "send the order form", is the hottest lead there is.
+   */
+  commitment: { intents: string[]; withinDays: number; minTier: LeadTier };
 }
+
+export type LeadTier = 'hot' | 'warm' | 'cold';
+export const TIER_ORDER: readonly LeadTier[] = ['cold', 'warm', 'hot'];
 
 export const DEFAULT_SCORING_CONFIG: LeadScoringConfig = {
   weights: {
@@ -85,6 +103,7 @@ export const DEFAULT_SCORING_CONFIG: LeadScoringConfig = {
       complaint: 0,
       cancellation: 0,
       unsubscribe: 0,
+      not_interested: 0,
       out_of_office: 0,
       purchase: 1,
       buying: 1,
@@ -101,6 +120,25 @@ export const DEFAULT_SCORING_CONFIG: LeadScoringConfig = {
     unknownValue: 0.2,
   },
   tiers: { hot: 70, warm: 40 },
+  negative: {
+    intents: {
+      unsubscribe: { penalty: 40, maxTier: 'cold' },
+      not_interested: { penalty: 30, maxTier: 'cold' },
+      cancellation: { penalty: 30, maxTier: 'cold' },
+      complaint: { penalty: 15, maxTier: 'warm' },
+    },
+    clearedBy: [
+      'purchase_intent',
+      'pricing_inquiry',
+      'demo_request',
+      'meeting_request',
+      'purchase',
+      'pricing',
+      'quote_request',
+      'trial',
+    ],
+  },
+  commitment: { intents: ['purchase_intent', 'purchase', 'buying'], withinDays: 30, minTier: 'hot' },
 };
 
 const nonNegative = z.number().finite().min(0, 'must be ≥ 0');
@@ -126,6 +164,21 @@ export const scoringOverrideSchema = z.strictObject({
   frequency: z.strictObject({ windowDays: positive.optional(), emailsForFull: positive.optional() }).optional(),
   intent: z.strictObject({ values: z.record(z.string(), unit).optional(), unknownValue: unit.optional() }).optional(),
   tiers: z.strictObject({ hot: threshold.optional(), warm: threshold.optional() }).optional(),
+  negative: z
+    .strictObject({
+      intents: z
+        .record(z.string(), z.strictObject({ penalty: threshold, maxTier: z.enum(['hot', 'warm', 'cold']) }))
+        .optional(),
+      clearedBy: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  commitment: z
+    .strictObject({
+      intents: z.array(z.string().min(1)).optional(),
+      withinDays: positive.optional(),
+      minTier: z.enum(['hot', 'warm', 'cold']).optional(),
+    })
+    .optional(),
 });
 export type ScoringOverride = z.infer<typeof scoringOverrideSchema>;
 
@@ -161,6 +214,11 @@ export function resolveScoringConfig(settings: unknown): LeadScoringConfig {
       unknownValue: o.intent?.unknownValue ?? d.intent.unknownValue,
     },
     tiers: { ...d.tiers, ...definedOnly(o.tiers ?? {}) },
+    negative: {
+      intents: { ...d.negative.intents, ...(o.negative?.intents ?? {}) },
+      clearedBy: o.negative?.clearedBy ?? d.negative.clearedBy,
+    },
+    commitment: { ...d.commitment, ...definedOnly(o.commitment ?? {}) },
   };
   if (FACTOR_NAMES.every((f) => config.weights[f] === 0)) {
     throw new ScoringConfigError(

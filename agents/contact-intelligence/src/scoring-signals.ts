@@ -33,6 +33,10 @@ interface SignalRow {
   insights: number;
   mean_sentiment: string | null;
   intents: string[] | null;
+  negative_intent: string | null;
+  negative_at: Date | null;
+  commitment_intent: string | null;
+  commitment_at: Date | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -52,6 +56,8 @@ export async function loadSignals(
   const since = new Date(asOf.getTime() - config.lookbackDays * DAY_MS);
   const recentSince = new Date(asOf.getTime() - config.frequency.windowDays * DAY_MS);
   const earliest = since < recentSince ? since : recentSince;
+  const negatives = Object.keys(config.negative.intents).map((i) => i.toLowerCase());
+  const commitments = config.commitment.intents.map((i) => i.toLowerCase());
   const { rows } = await sql<SignalRow>`
     WITH c AS MATERIALIZED (
       -- Row locks in id order: a concurrent run of the same contacts waits here, then sees these
@@ -79,12 +85,28 @@ export async function loadSignals(
          AND sent_at >= ${earliest} AND sent_at <= ${asOf}
        GROUP BY contact_id
     ), insights AS (
-      SELECT ei.contact_id, ei.intent, ei.intents, ei.sentiment, ei.sentiment_score
+      -- What the contact wrote: our own mail (kind 'outbound') says nothing about their interest.
+      SELECT ei.contact_id, ei.intent, ei.intents, ei.sentiment, ei.sentiment_score, em.sent_at
         FROM email_insights ei
         JOIN emails em ON em.id = ei.email_id
        WHERE ei.workspace_id = ${workspaceId}
          AND ei.contact_id = ANY(${contactIds}::uuid[])
+         AND ei.kind = 'inbound'
          AND em.sent_at >= ${since} AND em.sent_at <= ${asOf}
+    ), lastneg AS (
+      -- The contact's latest "no"; on the same email, the one listed first in the config.
+      SELECT DISTINCT ON (contact_id) contact_id, lower(x) AS intent, sent_at
+        FROM insights CROSS JOIN LATERAL unnest(array_prepend(intent, intents)) AS x
+       WHERE lower(x) = ANY(${negatives}::text[])
+       ORDER BY contact_id, sent_at DESC, array_position(${negatives}::text[], lower(x))
+    ), lastbuy AS (
+      -- The contact's latest commitment to buy, if it came after its latest "no".
+      SELECT DISTINCT ON (s.contact_id) s.contact_id, lower(x) AS intent, s.sent_at
+        FROM insights s
+        LEFT JOIN lastneg n ON n.contact_id = s.contact_id
+        CROSS JOIN LATERAL unnest(array_prepend(s.intent, s.intents)) AS x
+       WHERE lower(x) = ANY(${commitments}::text[]) AND (n.sent_at IS NULL OR s.sent_at > n.sent_at)
+       ORDER BY s.contact_id, s.sent_at DESC
     ), i AS (
       SELECT contact_id,
              count(*)::int AS insights,
@@ -93,10 +115,13 @@ export async function loadSignals(
         FROM insights
        GROUP BY contact_id
     ), it AS (
-      SELECT contact_id, array_agg(DISTINCT lower(x)) AS intents
-        FROM insights CROSS JOIN LATERAL unnest(array_prepend(intent, intents)) AS x
-       WHERE x <> ''
-       GROUP BY contact_id
+      -- Interest shown before the latest "no" is over; the "no" itself and what came after count.
+      SELECT s.contact_id, array_agg(DISTINCT lower(x)) AS intents
+        FROM insights s
+        LEFT JOIN lastneg n ON n.contact_id = s.contact_id
+        CROSS JOIN LATERAL unnest(array_prepend(s.intent, s.intents)) AS x
+       WHERE x <> '' AND (n.sent_at IS NULL OR s.sent_at > n.sent_at OR lower(x) = n.intent)
+       GROUP BY s.contact_id
     )
     SELECT c.id, c.job_title, c.first_name, c.last_name, c.company, c.phone, c.lead_score, c.lead_tier,
            CASE WHEN c.last_interaction_at <= ${asOf}
@@ -104,11 +129,15 @@ export async function loadSignals(
            coalesce(e.inbound, 0) AS inbound, coalesce(e.outbound, 0) AS outbound,
            coalesce(e.opens, 0) AS opens, coalesce(e.clicks, 0) AS clicks, coalesce(e.replies, 0) AS replies,
            coalesce(e.recent, 0) AS recent,
-           coalesce(i.insights, 0) AS insights, i.mean_sentiment, it.intents
+           coalesce(i.insights, 0) AS insights, i.mean_sentiment, it.intents,
+           n.intent AS negative_intent, n.sent_at AS negative_at,
+           b.intent AS commitment_intent, b.sent_at AS commitment_at
       FROM c
       LEFT JOIN e ON e.contact_id = c.id
       LEFT JOIN i ON i.contact_id = c.id
       LEFT JOIN it ON it.contact_id = c.id
+      LEFT JOIN lastneg n ON n.contact_id = c.id
+      LEFT JOIN lastbuy b ON b.contact_id = c.id
      ORDER BY c.id
   `.execute(db);
   return rows.map((r) => ({
@@ -128,6 +157,12 @@ export async function loadSignals(
       insights: r.insights,
       meanSentiment: r.mean_sentiment === null ? null : Number(r.mean_sentiment),
       intents: r.intents ?? [],
+      latestNegative:
+        r.negative_intent !== null && r.negative_at !== null ? { intent: r.negative_intent, at: r.negative_at } : null,
+      latestCommitment:
+        r.commitment_intent !== null && r.commitment_at !== null
+          ? { intent: r.commitment_intent, at: r.commitment_at }
+          : null,
     },
   }));
 }

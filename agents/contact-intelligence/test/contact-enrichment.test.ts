@@ -139,6 +139,43 @@ describe('contact_enrichment offline derivations', () => {
   });
 });
 
+describe("contact_enrichment reads phones in the contact's own region first", () => {
+  it('a UK number on a .co.uk contact in a DE workspace is a UK number, not a failure', async () => {
+    const ws = await createWorkspace(t.db, { settings: { enrichment: { default_country: 'DE' } } });
+    const uk = await insertContact(t.db, ws, { email: 'ian.mcallister@thistlegroup.co.uk', phone: '020 7946 0958' });
+    const fr = await insertContact(t.db, ws, {
+      email: 'claire.dubois@gmail.com',
+      company_domain: 'atelier-lumen.fr',
+      phone: '01 42 68 53 00',
+    });
+    const de = await insertContact(t.db, ws, { email: 'lena@startup.io', phone: '030 12345678' });
+    const outcome = await runContactEnrichment(t.db, log, { workspaceId: ws }, { now });
+    expect(outcome.status).toBe('completed');
+    expect(outcome.output).toMatchObject({ failed_count: 0 });
+    expect(await contact(uk)).toMatchObject({
+      phone_e164: '+442079460958',
+      enrichment: { phone_region: { country: 'GB', source: 'email' } },
+    });
+    expect(await contact(fr)).toMatchObject({
+      phone_e164: '+33142685300',
+      enrichment: { phone_region: { country: 'FR', source: 'company_domain' } },
+    });
+    // .io names no country: the workspace's default applies.
+    expect(await contact(de)).toMatchObject({
+      phone_e164: '+493012345678',
+      enrichment: { phone_region: { country: 'DE', source: 'default' } },
+    });
+  });
+
+  it('a number valid in none of the regions still fails that contact, naming them', async () => {
+    const ws = await createWorkspace(t.db, { settings: { enrichment: { default_country: 'DE' } } });
+    const bad = await insertContact(t.db, ws, { email: 'ian@thistlegroup.co.uk', phone: '12345' });
+    const outcome = await runContactEnrichment(t.db, log, { workspaceId: ws }, { now });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.output.failed).toEqual([{ contact_id: bad, reason: 'phone is not a valid number for GB or DE' }]);
+  });
+});
+
 describe('the HTTP provider on its own', () => {
   it('turns a provider that never answers into a per-lookup timeout error', async () => {
     const stub = await startStubProvider('k', { 'slow@acme.io': { status: 'hang' } });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addressFacts } from '../src/email-address.ts';
 import { type MergeInput, mergeEnrichment } from '../src/enrichment-merge.ts';
 import { nameFromDisplayName, nameFromLocalPart } from '../src/name-parts.ts';
-import { normalizePhone } from '../src/phone.ts';
+import { countryOfDomain, normalizePhone, phoneRegions } from '../src/phone.ts';
 
 describe('name parts from display names', () => {
   it.each([
@@ -70,6 +70,8 @@ describe('address facts', () => {
 });
 
 describe('phone normalization', () => {
+  const only = (country: string | null) => phoneRegions({ email: null, companyDomain: null, defaultCountry: country });
+
   it.each([
     ['(415) 555-0132', 'US', '+14155550132'],
     ['+44 20 7946 0958', null, '+442079460958'],
@@ -77,7 +79,7 @@ describe('phone normalization', () => {
     ['030 12345678', 'DE', '+493012345678'],
     ['+1 415 555 0132', 'DE', '+14155550132'],
   ])('%j (default %s) → %s', (raw, country, e164) => {
-    expect(normalizePhone(raw, country)).toMatchObject({ ok: true, e164 });
+    expect(normalizePhone(raw, only(country))).toMatchObject({ ok: true, e164 });
   });
 
   it.each([
@@ -86,9 +88,51 @@ describe('phone normalization', () => {
     ['+1 555', null, 'phone is not a valid number'],
     ['415 555 0132', null, 'phone has no country code and no default country is set'],
   ])('%j (default %s) fails: %s', (raw, country, reason) => {
-    const result = normalizePhone(raw, country);
+    const result = normalizePhone(raw, only(country));
     expect(result.ok).toBe(false);
     expect(!result.ok && result.reason).toContain(reason);
+  });
+
+  it.each([
+    // A UK number on a .co.uk address, in a workspace whose default is Germany.
+    ['020 7946 0958', 'jane@acme-corp.co.uk', null, 'DE', '+442079460958', 'email'],
+    // The company's domain names the country when the address is free mail.
+    ['01 42 68 53 00', 'claire@gmail.com', 'atelier-lumen.fr', 'US', '+33142685300', 'company_domain'],
+    ['03-1234-5678', 'k.watanabe@sakura-trading.co.jp', null, 'US', '+81312345678', 'email'],
+    // A number that is not valid in the contact's region falls back to the default.
+    ['(415) 555-0132', 'jane@acme-corp.co.uk', null, 'US', '+14155550132', 'default'],
+    // .io and .co are sold as generic names: no country in them.
+    ['030 12345678', 'ops@globex.io', 'globex.co', 'DE', '+493012345678', 'default'],
+    ['+44 20 7946 0958', 'x@acme.fr', null, 'DE', '+442079460958', 'number'],
+  ])(
+    '%j for %s (company %s, default %s) → %s, region from the %s',
+    (raw, email, companyDomain, country, e164, source) => {
+      const regions = phoneRegions({ email, companyDomain, defaultCountry: country });
+      expect(normalizePhone(raw, regions)).toEqual({ ok: true, e164, country: expect.any(String), source });
+    },
+  );
+
+  it('names every region it tried when the number is valid in none', () => {
+    const regions = phoneRegions({ email: 'jane@acme-corp.co.uk', companyDomain: 'acme.de', defaultCountry: 'FR' });
+    expect(regions.map((r) => r.country)).toEqual(['GB', 'DE', 'FR']);
+    expect(normalizePhone('12345', regions)).toEqual({
+      ok: false,
+      reason: 'phone is not a valid number for GB or DE or FR',
+    });
+  });
+
+  it.each([
+    ['acme-corp.co.uk', 'GB'],
+    ['kuehne-moebel.de', 'DE'],
+    ['pontecargo.com.br', 'BR'],
+    ['trattoria-group.it', 'IT'],
+    ['startup.io', null],
+    ['startup.ai', null],
+    ['northwind.com', null],
+    ['agency.eu', null],
+    [null, null],
+  ])('the country of %s is %s', (domain, country) => {
+    expect(countryOfDomain(domain)).toBe(country);
   });
 });
 

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLeadScoring } from '../src/lead-scoring.ts';
-import { tierOf } from '../src/score-contact.ts';
+import { type ContactSignals, scoreContact, tierOf } from '../src/score-contact.ts';
 import { DEFAULT_SCORING_CONFIG, resolveScoringConfig } from '../src/scoring-config.ts';
 import { seniorityOf } from '../src/seniority.ts';
 
@@ -383,5 +383,167 @@ describe('scoring rules', () => {
       /warm \(80\) must not exceed hot/,
     );
     expect(() => resolveScoringConfig({ lead_scoring: { weigths: {} } })).toThrow(/settings\.lead_scoring/);
+  });
+});
+
+describe('a "no" and a commitment to buy', () => {
+  // Worked by hand with the default weights (they add up to 100, so points = value × weight):
+  // engagement 5 inbound × 3 + 5 outbound × 1 = 20 of 40 → 0.5 × 30 = 15; recency 2 days, half-life
+  // 14 → 0.5^(1/7) = 0.9057 × 20 = 18.11; frequency 10 of 10 → 10; seniority VP 0.8 × 10 = 8;
+  // completeness 5 of 5 → 5. That is 56.11 before sentiment and intent.
+  const base: ContactSignals = {
+    jobTitle: 'VP Finance',
+    profile: { firstName: 'Dana', lastName: 'W', company: 'Northwind', phone: '+13125550148' },
+    inbound: 5,
+    outbound: 5,
+    opens: 0,
+    clicks: 0,
+    replies: 0,
+    recentEmails: 10,
+    lastInteractionAt: new Date(asOf.getTime() - 2 * 86_400_000),
+    insights: 5,
+    meanSentiment: 0,
+    intents: [],
+    latestNegative: null,
+    latestCommitment: null,
+  };
+  const daysAgo = (n: number) => new Date(asOf.getTime() - n * 86_400_000);
+
+  it('a standing "not interested" takes 30 points and caps the tier at cold', () => {
+    // sentiment 0 → 0.5 × 10 = 5; intent not_interested 0 → 0: 61.11 → 61, minus 30 = 31.
+    const r = scoreContact(
+      { ...base, intents: ['not_interested'], latestNegative: { intent: 'not_interested', at: daysAgo(2) } },
+      DEFAULT_SCORING_CONFIG,
+      asOf,
+    );
+    expect(r).toMatchObject({ score: 31, tier: 'cold' });
+    expect(r.factors.negative_intent).toEqual({
+      intent: 'not_interested',
+      at: daysAgo(2).toISOString(),
+      factors_score: 61,
+      penalty: 30,
+      max_tier: 'cold',
+    });
+  });
+
+  it('a complaint caps at warm even when the factors say hot', () => {
+    // sentiment 1 → 10, intent complaint 0: engagement and the rest at their maximum would be
+    // hot; capped at warm with 15 points off.
+    const r = scoreContact(
+      {
+        ...base,
+        inbound: 20,
+        replies: 5,
+        lastInteractionAt: asOf,
+        meanSentiment: 1,
+        intents: ['complaint'],
+        latestNegative: { intent: 'complaint', at: daysAgo(1) },
+      },
+      DEFAULT_SCORING_CONFIG,
+      asOf,
+    );
+    // 30 + 20 + 10 + 10 + 0 + 8 + 5 = 83 → 68, and at most warm.
+    expect(r).toMatchObject({ score: 68, tier: 'warm', factors: { negative_intent: { factors_score: 83 } } });
+  });
+
+  it('buying interest after the "no" lifts the penalty', () => {
+    const r = scoreContact(
+      {
+        ...base,
+        intents: ['not_interested', 'pricing_inquiry'],
+        latestNegative: { intent: 'not_interested', at: daysAgo(40) },
+      },
+      DEFAULT_SCORING_CONFIG,
+      asOf,
+    );
+    // 56.11 + 5 + 0.9 × 15 = 74.61 → 75, no adjustment.
+    expect(r).toMatchObject({ score: 75, tier: 'hot' });
+    expect(r.factors.negative_intent).toBeUndefined();
+  });
+
+  it('a commitment to buy within 30 days makes a thin history hot; an older one does not', () => {
+    const thin: ContactSignals = {
+      ...base,
+      inbound: 1,
+      outbound: 1,
+      recentEmails: 2,
+      insights: 1,
+      meanSentiment: 0.6,
+      intents: ['purchase_intent'],
+      latestCommitment: { intent: 'purchase_intent', at: daysAgo(2) },
+    };
+    // engagement 4/40 × 30 = 3, recency 18.11, frequency 2, sentiment 0.8 × 10 = 8, intent 15,
+    // seniority 8, completeness 5 → 59.11 → 59, lifted to the hot threshold 70.
+    const recent = scoreContact(thin, DEFAULT_SCORING_CONFIG, asOf);
+    expect(recent).toMatchObject({
+      score: 70,
+      tier: 'hot',
+      factors: { commitment: { intent: 'purchase_intent', factors_score: 59, min_tier: 'hot' } },
+    });
+    const stale = scoreContact(
+      { ...thin, latestCommitment: { intent: 'purchase_intent', at: daysAgo(31) } },
+      DEFAULT_SCORING_CONFIG,
+      asOf,
+    );
+    expect(stale).toMatchObject({ score: 59, tier: 'warm' });
+  });
+
+  it('a workspace can change the penalties, the caps and the commitment rule', () => {
+    const config = resolveScoringConfig({
+      lead_scoring: {
+        negative: { intents: { not_interested: { penalty: 0, maxTier: 'warm' } } },
+        commitment: { minTier: 'warm' },
+      },
+    });
+    expect(config.negative.intents.not_interested).toEqual({ penalty: 0, maxTier: 'warm' });
+    expect(config.negative.intents.unsubscribe).toEqual(DEFAULT_SCORING_CONFIG.negative.intents.unsubscribe);
+    expect(config.commitment).toEqual({ ...DEFAULT_SCORING_CONFIG.commitment, minTier: 'warm' });
+    expect(() =>
+      resolveScoringConfig({
+        lead_scoring: { negative: { intents: { complaint: { penalty: 10, maxTier: 'lukewarm' } } } },
+      }),
+    ).toThrow(/settings\.lead_scoring\.negative\.intents\.complaint\.maxTier/);
+  });
+});
+
+describe("lead_scoring_batch reads the contact's own mail", () => {
+  it('ignores insights of our outbound mail for sentiment and intent, and a later "no" outweighs earlier interest', async () => {
+    const ws = await createWorkspace(t.db);
+    const c = await insertContact(t.db, ws, { email: 'dana@northwind.io' });
+    const ours = await insertEmail(t.db, ws, { contact_id: c, direction: 'outbound', sent_at: daysBefore(asOf, 9) });
+    // Our own "Great news, the order form is attached!" (kind 'outbound', set from the email).
+    await insertInsight(t.db, ws, {
+      email_id: ours,
+      contact_id: c,
+      intent: 'purchase_intent',
+      sentiment: 'positive',
+      sentiment_score: 1,
+    });
+    const asked = await insertEmail(t.db, ws, { contact_id: c, direction: 'inbound', sent_at: daysBefore(asOf, 8) });
+    await insertInsight(t.db, ws, {
+      email_id: asked,
+      contact_id: c,
+      intent: 'pricing_inquiry',
+      sentiment: 'neutral',
+      sentiment_score: 0,
+    });
+    const no = await insertEmail(t.db, ws, { contact_id: c, direction: 'inbound', sent_at: daysBefore(asOf, 2) });
+    await insertInsight(t.db, ws, {
+      email_id: no,
+      contact_id: c,
+      intent: 'not_interested',
+      sentiment: 'negative',
+      sentiment_score: -0.5,
+    });
+
+    await runLeadScoring(t.db, log, { workspaceId: ws }, { asOf });
+    const row = await contactRow(c);
+    expect(row.lead_tier).toBe('cold');
+    expect(row.score_factors).toMatchObject({
+      sentiment: { detail: { insights: 2, mean_sentiment: -0.25 } },
+      intent: { value: 0, detail: { strongest_intent: 'not_interested' } },
+      negative_intent: { intent: 'not_interested', penalty: 30 },
+    });
+    expect(row.score_factors).not.toHaveProperty('commitment');
   });
 });

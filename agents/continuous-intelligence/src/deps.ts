@@ -1,15 +1,15 @@
 /** Builds the agent's extractors and settings from its environment. */
+import { ConfigError } from '@fleet/config';
 import type { Logger } from 'pino';
 import { createAnthropicExtractor } from './anthropic-extractor.ts';
-import type { AgentEnv } from './env.ts';
+import { type AgentEnv, usesLlm } from './env.ts';
 import { createHeuristicExtractor } from './heuristic-extractor.ts';
 import { DEFAULT_PRICING, priceFor } from './pricing.ts';
 import type { IntelligenceDeps } from './run-update.ts';
 
 export function buildDeps(env: AgentEnv, log: Logger): IntelligenceDeps {
   const apiKey = env.ANTHROPIC_API_KEY?.trim() || undefined;
-  const useLlm =
-    env.INTELLIGENCE_PROVIDER === 'anthropic' || (env.INTELLIGENCE_PROVIDER === 'auto' && apiKey !== undefined);
+  const useLlm = usesLlm(env);
   const common = {
     heuristic: createHeuristicExtractor(),
     defaultMonthlyBudgetUsd: env.INTELLIGENCE_MONTHLY_BUDGET_USD,
@@ -20,17 +20,19 @@ export function buildDeps(env: AgentEnv, log: Logger): IntelligenceDeps {
     log.info('no ANTHROPIC_API_KEY: using the offline heuristic extractor');
     return { ...common, llm: null };
   }
-  if (!apiKey)
-    throw new Error(
-      'INTELLIGENCE_PROVIDER=anthropic needs ANTHROPIC_API_KEY; set it or use INTELLIGENCE_PROVIDER=auto',
-    );
+  // refineIntelligenceEnv reports both problems at start; these guard direct callers.
+  if (!apiKey) {
+    throw new ConfigError('continuous-intelligence', [
+      'ANTHROPIC_API_KEY: is not set: INTELLIGENCE_PROVIDER=anthropic needs ANTHROPIC_API_KEY (or use INTELLIGENCE_PROVIDER=auto)',
+    ]);
+  }
   const pricing = { ...DEFAULT_PRICING, ...env.INTELLIGENCE_MODEL_PRICING };
   const price = priceFor(pricing, env.INTELLIGENCE_MODEL);
   if (!price) {
-    throw new Error(
-      `INTELLIGENCE_MODEL ${env.INTELLIGENCE_MODEL} has no price, so its cost could not be tracked or capped; ` +
+    throw new ConfigError('continuous-intelligence', [
+      `INTELLIGENCE_MODEL_PRICING: INTELLIGENCE_MODEL ${env.INTELLIGENCE_MODEL} has no price, so its cost could not be tracked or capped; ` +
         `add it to INTELLIGENCE_MODEL_PRICING, e.g. {"${env.INTELLIGENCE_MODEL}": {"input": 3, "output": 15, "cache_read": 0.3}}`,
-    );
+    ]);
   }
   const llm = createAnthropicExtractor({
     apiKey,

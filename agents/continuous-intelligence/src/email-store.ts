@@ -30,7 +30,8 @@ export interface ClaimedEmail {
   workspace_id: string;
   contact_id: string | null;
   direction: 'inbound' | 'outbound';
-  from_address: string;
+  /** Null for mail that names no sender. */
+  from_address: string | null;
   from_name: string | null;
   to_addresses: string[];
   subject: string | null;
@@ -89,7 +90,8 @@ export async function claimEmails(
 /** The contact an email belongs to: its own link, else the counterpart's address in contacts. */
 async function contactFor(db: Kysely<Database>, email: ClaimedEmail): Promise<string | null> {
   if (email.contact_id) return email.contact_id;
-  const addresses = email.direction === 'inbound' ? [email.from_address] : email.to_addresses;
+  const addresses =
+    email.direction === 'inbound' ? (email.from_address ? [email.from_address] : []) : email.to_addresses;
   if (addresses.length === 0) return null;
   const row = await db
     .selectFrom('contacts')

@@ -1,7 +1,7 @@
 /** The agent's own environment variables (the runtime's are added by @fleet/runtime). */
 import { booleanFlag, nonNegativeNumber, positiveInt } from '@fleet/config';
 import { z } from 'zod';
-import { type PricingTable, parsePricingOverride } from './pricing.ts';
+import { DEFAULT_PRICING, type PricingTable, parsePricingOverride, priceFor } from './pricing.ts';
 
 export const envShape = {
   // --- LLM provider (Anthropic Messages API) ---
@@ -45,3 +45,35 @@ export const envShape = {
 };
 
 export type AgentEnv = z.output<z.ZodObject<typeof envShape>>;
+
+/** Whether the Anthropic extractor runs: asked for, or `auto` with a key. */
+export function usesLlm(env: AgentEnv): boolean {
+  const key = env.ANTHROPIC_API_KEY?.trim();
+  return env.INTELLIGENCE_PROVIDER === 'anthropic' || (env.INTELLIGENCE_PROVIDER === 'auto' && Boolean(key));
+}
+
+/**
+ * Rules between variables, reported with every other configuration problem (exit 78): the
+ * Anthropic extractor needs its key, and a model whose cost could be neither tracked nor capped
+ * is refused.
+ */
+export function refineIntelligenceEnv(env: AgentEnv, ctx: z.RefinementCtx): void {
+  if (!usesLlm(env)) return;
+  if (!env.ANTHROPIC_API_KEY?.trim()) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ANTHROPIC_API_KEY'],
+      message:
+        'is not set: INTELLIGENCE_PROVIDER=anthropic needs ANTHROPIC_API_KEY (or use INTELLIGENCE_PROVIDER=auto)',
+    });
+  }
+  if (!priceFor({ ...DEFAULT_PRICING, ...env.INTELLIGENCE_MODEL_PRICING }, env.INTELLIGENCE_MODEL)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['INTELLIGENCE_MODEL_PRICING'],
+      message:
+        `has no price for INTELLIGENCE_MODEL ${env.INTELLIGENCE_MODEL}, so its cost could not be tracked or capped; ` +
+        `add it, e.g. {"${env.INTELLIGENCE_MODEL}": {"input": 3, "output": 15, "cache_read": 0.3}}`,
+    });
+  }
+}

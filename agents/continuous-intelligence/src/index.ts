@@ -4,7 +4,7 @@
  */
 import { defineAgent, PermanentError } from '@fleet/runtime';
 import { buildDeps } from './deps.ts';
-import { envShape } from './env.ts';
+import { envShape, refineIntelligenceEnv } from './env.ts';
 import { runIntelligenceUpdate, WorkspaceNotFoundError } from './run-update.ts';
 
 export default defineAgent({
@@ -13,9 +13,8 @@ export default defineAgent({
   // Each run walks whole workspaces and calls the LLM for up to a batch of emails at once.
   concurrency: 2,
   env: envShape,
+  refineEnv: refineIntelligenceEnv,
   setup: ({ env, log }) => buildDeps(env, log),
-  // A run lasts minutes with many emails; keep the lock comfortably longer than one LLM call.
-  timing: { lockDurationMs: 120_000 },
   handlers: {
     async continuous_intelligence_update(payload, ctx) {
       try {

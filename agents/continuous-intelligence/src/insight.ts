@@ -14,6 +14,7 @@ export const INTENTS = [
   'complaint',
   'cancellation',
   'unsubscribe',
+  'not_interested',
   'billing',
   'follow_up',
   'introduction',
@@ -24,6 +25,27 @@ export const INTENTS = [
   'other',
 ] as const;
 export type Intent = (typeof INTENTS)[number];
+
+/** Intents of a contact who says no, wants out, or is unhappy. */
+export const NEGATIVE_INTENTS = [
+  'not_interested',
+  'unsubscribe',
+  'cancellation',
+  'complaint',
+] as const satisfies readonly Intent[];
+/** Intents lead scoring counts as buying interest. */
+export const BUYING_INTENTS = [
+  'pricing_inquiry',
+  'demo_request',
+  'purchase_intent',
+  'meeting_request',
+] as const satisfies readonly Intent[];
+
+/**
+ * Whose words an insight reads: what a contact wrote to us, or our own mail to them. Stored as
+ * email_insights.kind, which the database copies from the email's direction (migration 120).
+ */
+export type InsightKind = 'inbound' | 'outbound';
 
 export const SENTIMENTS = ['positive', 'neutral', 'negative'] as const;
 export const URGENCIES = ['low', 'medium', 'high'] as const;

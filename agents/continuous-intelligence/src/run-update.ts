@@ -204,7 +204,13 @@ export async function runIntelligenceUpdate(
             tally.cost_usd += r.x.costUsd;
             tally.insights++;
             counts.insights++;
-            pushLine({ email_id: r.row.id, workspace_id: ws.id, status: 'extracted', ...lineOf(r.x) });
+            pushLine({
+              email_id: r.row.id,
+              workspace_id: ws.id,
+              status: 'extracted',
+              kind: r.row.direction,
+              ...lineOf(r.x),
+            });
             continue;
           }
           // A failed call may still have been billed (a malformed answer costs its tokens).
@@ -280,7 +286,7 @@ function toExtractionInput(row: ClaimedEmail, ws: TargetWorkspace): EmailForExtr
   return {
     id: row.id,
     direction: row.direction,
-    fromAddress: row.from_address,
+    fromAddress: row.from_address ?? '',
     fromName: row.from_name,
     toAddresses: row.to_addresses,
     subject: row.subject,

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildDeps } from '../src/deps.ts';
-import { envShape } from '../src/env.ts';
+import { envShape, refineIntelligenceEnv } from '../src/env.ts';
 import { costOf, DEFAULT_PRICING, priceFor } from '../src/pricing.ts';
 
 const log = pino({ level: 'silent' });
@@ -13,7 +13,7 @@ describe('configuration', () => {
   it('works out of the box without an API key, on the free heuristic extractor', () => {
     const deps = buildDeps(parse({}), log);
     expect(deps.llm).toBeNull();
-    expect(deps.heuristic.model).toBe('heuristic-v1');
+    expect(deps.heuristic.model).toBe('heuristic-v2');
     expect(deps.defaultMonthlyBudgetUsd).toBe(25);
     // An empty key (a blank line in .env) means "not set" as well.
     expect(buildDeps(parse({ ANTHROPIC_API_KEY: '  ' }), log).llm).toBeNull();
@@ -57,6 +57,33 @@ describe('configuration', () => {
     expect(problems).toMatch(/INTELLIGENCE_MONTHLY_BUDGET_USD/);
     expect(problems).toMatch(/INTELLIGENCE_PROVIDER: must be auto, anthropic or heuristic/);
     expect(() => buildDeps(parse({ INTELLIGENCE_PROVIDER: 'anthropic' }), log)).toThrow(/needs ANTHROPIC_API_KEY/);
+  });
+
+  it('reports provider rules at start with every other problem, naming the variable to set', () => {
+    const schema = z.object(envShape).superRefine(refineIntelligenceEnv);
+    let err: unknown;
+    try {
+      parseEnv('continuous-intelligence', schema, {
+        INTELLIGENCE_PROVIDER: 'anthropic',
+        INTELLIGENCE_MODEL: 'claude-next-9',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems[0]).toMatch(
+      /^ANTHROPIC_API_KEY: is not set: INTELLIGENCE_PROVIDER=anthropic needs ANTHROPIC_API_KEY/,
+    );
+    expect(problems[1]).toMatch(/^INTELLIGENCE_MODEL_PRICING: has no price for INTELLIGENCE_MODEL claude-next-9/);
+    // A set but malformed number says what it got instead of "not set".
+    expect(() => parseEnv('continuous-intelligence', schema, { INTELLIGENCE_MONTHLY_BUDGET_USD: 'abc' })).toThrow(
+      "INTELLIGENCE_MONTHLY_BUDGET_USD: must be a number, got 'abc'",
+    );
+    // The heuristic extractor needs neither.
+    expect(
+      parseEnv('continuous-intelligence', schema, { INTELLIGENCE_MODEL: 'claude-next-9' }).INTELLIGENCE_MODEL,
+    ).toBe('claude-next-9');
   });
 
   it('prices dated snapshots by their family and defaults cache writes to 1.25 × input', () => {

@@ -201,8 +201,11 @@ describe('heuristic extractor on real-looking emails', () => {
   }
 
   it('extracts action items with owners from our point of view and due dates', () => {
+    // "We need a quote by Friday": a need stated to us is ours to meet.
     const inbound = extractHeuristic(mail(CASES[1]!.email));
-    expect(inbound.action_items).toEqual([]);
+    expect(inbound.action_items).toEqual([
+      { description: 'We need a quote by Friday.', owner: 'us', due_date: '2026-03-13' },
+    ]);
     const demo = extractHeuristic(mail(CASES[0]!.email));
     expect(demo.action_items).toEqual([
       { description: 'Could you send over a calendar invite?', owner: 'us', due_date: null },
@@ -246,6 +249,26 @@ describe('heuristic extractor on real-looking emails', () => {
     const tokyo = extractHeuristic(mail({ bodyText: body, sentAt: late, timezone: 'Asia/Tokyo' }));
     expect(la.mentioned_dates).toEqual([{ text: 'tomorrow at 4pm', date: '2026-03-11', time: '16:00' }]);
     expect(tokyo.mentioned_dates).toEqual([{ text: 'tomorrow at 4pm', date: '2026-03-12', time: '16:00' }]);
+  });
+
+  it('reads weekdays and yearless dates from their context', () => {
+    // SENT is Tuesday 10 March 2026.
+    const days = (bodyText: string) => extractHeuristic(mail({ bodyText })).mentioned_dates.map((d) => d.date);
+    expect(days('The import failed on Sunday night.')).toEqual(['2026-03-08']);
+    expect(days('We run the import on Sunday.')).toEqual(['2026-03-15']);
+    expect(days('Can you send it by Tuesday?')).toEqual(['2026-03-17']);
+    expect(days('Our board met last Thursday.')).toEqual(['2026-03-05']);
+    expect(days('Could we meet next week? Monday or Wednesday works.')).toEqual(['2026-03-16', '2026-03-18']);
+    expect(days('The invoice was due on February 27.')).toEqual(['2026-02-27']);
+    expect(days("We're back on September 4.")).toEqual(['2026-09-04']);
+    expect(days('Can you reply by the end of the week?')).toEqual(['2026-03-13']);
+    expect(days("I'm away from March 20 to March 24, and free on April 2 or 3.")).toEqual([
+      '2026-03-20',
+      '2026-03-24',
+      '2026-04-02',
+      '2026-04-03',
+    ]);
+    expect(days('It costs $1,450 at 1 seat per user, billed in two weeks.')).toEqual([]);
   });
 
   it('ignores mailing-list footers and quoted history', () => {

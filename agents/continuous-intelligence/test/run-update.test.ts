@@ -93,7 +93,7 @@ describe('continuous intelligence update', () => {
       total_emails: 5,
       insights_extracted: 5,
       failed_emails: 0,
-      model: 'heuristic-v1',
+      model: 'heuristic-v2',
       tokens: { input: 0, output: 0, cache_read: 0, cache_write: 0 },
       cost_usd: 0,
     });
@@ -111,6 +111,44 @@ describe('continuous intelligence update', () => {
     const again = await runIntelligenceUpdate(payload(), deps(), ctx());
     expect(again.output).toMatchObject({ total_emails: 0, insights_extracted: 0 });
     expect(await db.selectFrom('email_insights').select('id').execute()).toHaveLength(5);
+  });
+
+  it('gives our own mail an outbound insight, linked to the recipient, whose kind always follows the email', async () => {
+    const ws = await seedWorkspace(db);
+    const dana = await seedContact(db, ws, 'tom@ourco.com');
+    const outbound = await seedEmail(db, ws, {
+      from: 'sam@ourco.com',
+      subject: 'Order form',
+      body: 'Great news! The order form is attached. Please sign it by Friday.',
+      direction: 'outbound',
+    });
+    const inbound = await seedEmail(db, ws, SAMPLE_EMAILS[0]!);
+    const r = await runIntelligenceUpdate(payload({ workspace_id: ws }), deps(), ctx());
+    expect(r.output.emails).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ email_id: outbound, kind: 'outbound' }),
+        expect.objectContaining({ email_id: inbound, kind: 'inbound' }),
+      ]),
+    );
+    const rows = await db
+      .selectFrom('email_insights')
+      .select(['email_id', 'kind', 'contact_id'])
+      .where('workspace_id', '=', ws)
+      .execute();
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        { email_id: outbound, kind: 'outbound', contact_id: dana },
+        { email_id: inbound, kind: 'inbound', contact_id: null },
+      ]),
+    );
+    // A writer cannot store a kind that disagrees with the email (migration 120's trigger).
+    await db.updateTable('email_insights').set({ kind: 'inbound' }).where('email_id', '=', outbound).execute();
+    const again = await db
+      .selectFrom('email_insights')
+      .select('kind')
+      .where('email_id', '=', outbound)
+      .executeTakeFirstOrThrow();
+    expect(again.kind).toBe('outbound');
   });
 
   it('uses the LLM, sums exact costs and tokens, and leaves a malformed answer unprocessed for the next run', async () => {
@@ -217,7 +255,7 @@ describe('continuous intelligence update', () => {
     const est = extractor.estimateMaxCostUsd({
       id: email.id,
       direction: email.direction,
-      fromAddress: email.from_address,
+      fromAddress: email.from_address ?? '',
       fromName: email.from_name,
       toAddresses: email.to_addresses,
       subject: email.subject,
@@ -328,7 +366,7 @@ describe('continuous intelligence update', () => {
       {
         id: email!.id,
         direction: email!.direction,
-        fromAddress: email!.from_address,
+        fromAddress: email!.from_address ?? '',
         fromName: null,
         toAddresses: [],
         subject: email!.subject,

@@ -1,4 +1,4 @@
-import { positiveInt } from '@fleet/config';
+import { nonNegativeNumber, positiveInt } from '@fleet/config';
 import { z } from 'zod';
 import { EncryptionKeyError, parseEncryptionKey } from './token-crypto.ts';
 
@@ -16,7 +16,7 @@ export const emailIntegrationEnv = {
   /** Gmail REST API root including the version; /users/me/... is appended. */
   GMAIL_API_BASE_URL: httpUrl.default('https://gmail.googleapis.com/gmail/v1'),
 
-  /** 32-byte AES-256-GCM key (64 hex chars or base64) that encrypts refresh tokens at rest. */
+  /** 32-byte AES-256-GCM key (64 hex chars or base64) that encrypts refresh tokens and IMAP passwords at rest. */
   MAIL_TOKEN_ENCRYPTION_KEY: z.string({ error: 'is required (32 bytes, base64 or hex)' }).transform((v, ctx) => {
     try {
       return parseEncryptionKey(v);
@@ -38,6 +38,14 @@ export const emailIntegrationEnv = {
   MAIL_MAX_INLINE_WAIT_MS: positiveInt.default(30_000),
   /** Cap on one HTTP round trip to Google. */
   MAIL_HTTP_TIMEOUT_MS: positiveInt.default(30_000),
+
+  // IMAP accounts
+  /** IMAP connections open at once to one server host from one process (servers cap them per user and IP). */
+  IMAP_MAX_CONNECTIONS_PER_HOST: positiveInt.max(50, 'must be at most 50').default(4),
+  /** Cap on connecting, the greeting, and any silence of the server mid-command. */
+  IMAP_TIMEOUT_MS: positiveInt.default(30_000),
+  /** Reconnections one sync may make after its connection dropped, before it fails (and is retried). */
+  IMAP_MAX_RECONNECTS: nonNegativeNumber.int('must be a whole number').max(10, 'must be at most 10').default(2),
 };
 
 export type EmailIntegrationEnv = z.output<z.ZodObject<typeof emailIntegrationEnv>>;

@@ -1,30 +1,38 @@
 import { defineAgent } from '@fleet/runtime';
 import { emailIntegrationEnv } from './env.ts';
 import { GmailHttpProvider } from './gmail/gmail-provider.ts';
+import { ImapProvider } from './imap/imap-provider.ts';
 import { syncAccount } from './sync-account.ts';
 
-/** email_integration_queue worker: one mail account per job, synced incrementally when possible. */
+/** email_integration_queue worker: one mail account (Gmail or IMAP) per job, synced incrementally when possible. */
 export default defineAgent({
   name: 'email-integration',
   queue: 'email_integration_queue',
-  // Jobs mostly wait on Gmail; a few accounts at once per process stays well under its quotas.
+  // Jobs mostly wait on Gmail or an IMAP server; a few accounts at once per process stays well
+  // under Gmail's quotas, and IMAP connections per server are capped on top of that.
   concurrency: 4,
-  // A first full sync can take minutes; the lock is renewed while the job runs.
-  timing: { lockDurationMs: 2 * 60_000 },
   env: emailIntegrationEnv,
   setup({ env }) {
     return {
       encryptionKey: env.MAIL_TOKEN_ENCRYPTION_KEY,
       fullSyncLookbackDays: env.MAIL_FULL_SYNC_LOOKBACK_DAYS,
-      provider: new GmailHttpProvider({
-        apiBaseUrl: env.GMAIL_API_BASE_URL,
-        tokenUrl: env.GOOGLE_OAUTH_TOKEN_URL,
-        clientId: env.GOOGLE_CLIENT_ID,
-        clientSecret: env.GOOGLE_CLIENT_SECRET,
-        pageSize: env.MAIL_SYNC_PAGE_SIZE,
-        fetchConcurrency: env.MAIL_FETCH_CONCURRENCY,
-        retry: { maxInlineWaitMs: env.MAIL_MAX_INLINE_WAIT_MS, requestTimeoutMs: env.MAIL_HTTP_TIMEOUT_MS },
-      }),
+      providers: [
+        new GmailHttpProvider({
+          apiBaseUrl: env.GMAIL_API_BASE_URL,
+          tokenUrl: env.GOOGLE_OAUTH_TOKEN_URL,
+          clientId: env.GOOGLE_CLIENT_ID,
+          clientSecret: env.GOOGLE_CLIENT_SECRET,
+          pageSize: env.MAIL_SYNC_PAGE_SIZE,
+          fetchConcurrency: env.MAIL_FETCH_CONCURRENCY,
+          retry: { maxInlineWaitMs: env.MAIL_MAX_INLINE_WAIT_MS, requestTimeoutMs: env.MAIL_HTTP_TIMEOUT_MS },
+        }),
+        new ImapProvider({
+          pageSize: env.MAIL_SYNC_PAGE_SIZE,
+          maxConnectionsPerHost: env.IMAP_MAX_CONNECTIONS_PER_HOST,
+          maxReconnects: env.IMAP_MAX_RECONNECTS,
+          timeoutMs: env.IMAP_TIMEOUT_MS,
+        }),
+      ],
     };
   },
   handlers: {

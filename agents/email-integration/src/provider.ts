@@ -1,7 +1,8 @@
 /**
- * What the sync needs from a mailbox, whatever serves it (Gmail's REST API, later IMAP).
+ * What the sync needs from a mailbox, whatever serves it (Gmail's REST API, an IMAP server).
  * Providers speak in raw message ids and parsed messages; storage is not their business.
  */
+import type { Logger } from 'pino';
 
 /** A message after header and body parsing, ready to store. */
 export interface ParsedEmail {
@@ -12,7 +13,8 @@ export interface ParsedEmail {
   rfcMessageId: string | null;
   /** First id of In-Reply-To, without angle brackets. */
   inReplyTo: string | null;
-  from: { address: string; name: string | null };
+  /** The sender (From, else Sender, else Return-Path); null when the message names none. */
+  from: { address: string; name: string | null } | null;
   to: Array<{ address: string; name: string | null }>;
   cc: Array<{ address: string; name: string | null }>;
   subject: string | null;
@@ -43,9 +45,11 @@ export interface FetchedMessages {
   gone: string[];
 }
 
-/** Options shared by provider calls: the job's AbortSignal. */
+/** Options shared by provider calls: the job's AbortSignal and logger. */
 export interface CallOptions {
   signal?: AbortSignal;
+  /** Where parsing reports what it had to cut or guess. */
+  log?: Logger;
 }
 
 /** A connected mailbox for the length of one sync. */
@@ -61,12 +65,34 @@ export interface MailSession {
   listChangesSince(cursor: string, pageToken: string | null, opts?: CallOptions): Promise<IdPage & { cursor: string }>;
   /** Fetches and parses messages; parse failures and vanished messages are reported, not thrown. */
   getMessages(ids: string[], opts?: CallOptions): Promise<FetchedMessages>;
+  /** Ends the session (logs out, frees its connection); called once the sync is done or failed. */
+  close?(): Promise<void>;
 }
 
-/** A mail provider: opens a session for an account with its (decrypted) refresh token. */
+/** Where an IMAP account's mail is and how to log in (the password travels in `secret`). */
+export interface ImapServer {
+  host: string;
+  port: number;
+  /** Implicit TLS, STARTTLS, or plain text (loopback hosts only). */
+  security: 'tls' | 'starttls' | 'none';
+  username: string;
+  /** Folders to sync; null = INBOX and the folder the server marks \Sent. */
+  folders: string[] | null;
+}
+
+/** What a provider needs to open an account's mailbox. */
+export interface AccountAccess {
+  id: string;
+  emailAddress: string;
+  /** The decrypted credential: Gmail's OAuth refresh token, or the IMAP password. */
+  secret: string;
+  imap: ImapServer | null;
+}
+
+/** A mail provider (`mail_accounts.provider` names it): opens a session for an account. */
 export interface MailProvider {
   readonly name: string;
-  openSession(account: { emailAddress: string; refreshToken: string }, opts?: CallOptions): Promise<MailSession>;
+  openSession(account: AccountAccess, opts?: CallOptions): Promise<MailSession>;
 }
 
 /** The stored cursor is too old for incremental sync; the caller falls back to a full sync. */

@@ -38,12 +38,12 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
 
 /** Outbound when the mailbox itself sent it (From is the account, or Gmail filed it as SENT). */
 export function directionOf(email: ParsedEmail, accountAddress: string): 'inbound' | 'outbound' {
-  return email.from.address === accountAddress || email.labels.includes('SENT') ? 'outbound' : 'inbound';
+  return email.from?.address === accountAddress || email.labels.includes('SENT') ? 'outbound' : 'inbound';
 }
 
 /** The other party of a message: the sender of inbound mail, the first recipient of outbound. */
 function counterpart(email: ParsedEmail, accountAddress: string): string | null {
-  if (directionOf(email, accountAddress) === 'inbound') return email.from.address;
+  if (directionOf(email, accountAddress) === 'inbound') return email.from?.address ?? null;
   const other = [...email.to, ...email.cc].find((a) => a.address !== accountAddress);
   return other?.address ?? null;
 }
@@ -58,7 +58,7 @@ interface Party {
 function partiesOf(emails: ParsedEmail[], accountAddress: string): Party[] {
   const parties = new Map<string, Party>();
   for (const e of emails) {
-    for (const a of [e.from, ...e.to, ...e.cc]) {
+    for (const a of [...(e.from ? [e.from] : []), ...e.to, ...e.cc]) {
       if (a.address === accountAddress) continue;
       const known = parties.get(a.address);
       if (!known) parties.set(a.address, { email: a.address, name: a.name, lastSeen: e.sentAt });
@@ -180,8 +180,8 @@ export async function storeBatch(
                 provider_message_id: e.providerMessageId,
                 rfc_message_id: e.rfcMessageId,
                 direction: directionOf(e, account.emailAddress),
-                from_address: e.from.address,
-                from_name: e.from.name,
+                from_address: e.from?.address ?? null,
+                from_name: e.from?.name ?? null,
                 to_addresses: e.to.map((a) => a.address),
                 cc_addresses: e.cc.map((a) => a.address),
                 subject: e.subject,

@@ -1,14 +1,14 @@
 /**
- * One email_sync job: incremental from the stored cursor when there is one, otherwise (or when
- * the provider has forgotten it) a full sync of recent mail. Each page is stored in its own
+ * One email_sync job, whatever the provider (Gmail, IMAP): incremental from the stored cursor
+ * when there is one, otherwise (or when the provider has forgotten it) a full sync of recent mail. Each page is stored in its own
  * transaction; the new cursor is written with the last page, so an interrupted sync starts over
  * from the old cursor and the messages it already stored are skipped without being fetched.
  */
-import type { Database, JsonObject } from '@fleet/db';
+import type { Database, JsonObject, MailAccount } from '@fleet/db';
 import { PermanentError } from '@fleet/runtime';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import { findMailAccount } from './mail-accounts.ts';
+import { accountAccess, findMailAccount } from './mail-accounts.ts';
 import {
   CursorExpiredError,
   type IdPage,
@@ -18,10 +18,10 @@ import {
   type MessageFailure,
 } from './provider.ts';
 import { type BatchAccount, storeBatch } from './store-batch.ts';
-import { decryptToken, TokenDecryptionError } from './token-crypto.ts';
 
 export interface SyncDeps {
-  provider: MailProvider;
+  /** The providers this agent serves, chosen by `mail_accounts.provider`. */
+  providers: MailProvider[];
   encryptionKey: Buffer;
   /** A full sync without `since` fetches this many days back. */
   fullSyncLookbackDays: number;
@@ -87,32 +87,39 @@ export async function syncAccount(
     );
   }
   if (!account.is_active) throw new PermanentError(`mail account ${account.id} is inactive`);
-  if (account.provider !== deps.provider.name) {
+  const provider = deps.providers.find((p) => p.name === account.provider);
+  if (!provider) {
     throw new PermanentError(
-      `mail account ${account.id} uses provider "${account.provider}", which this agent does not serve`,
+      `mail account ${account.id} uses provider "${account.provider}", which this agent does not serve ` +
+        `(it serves ${deps.providers.map((p) => `"${p.name}"`).join(', ')})`,
     );
   }
-  if (!account.refresh_token_encrypted) {
-    throw new PermanentError(`mail account ${account.id} has no refresh token; connect the account first`);
-  }
-  let refreshToken: string;
-  try {
-    refreshToken = decryptToken(deps.encryptionKey, account.refresh_token_encrypted);
-  } catch (error) {
-    if (error instanceof TokenDecryptionError)
-      throw new PermanentError(`mail account ${account.id}: ${error.message}`, { cause: error });
-    throw error;
-  }
+  const access = accountAccess(account, deps.encryptionKey);
 
   let session: MailSession;
   try {
-    session = await deps.provider.openSession({ emailAddress: account.email_address, refreshToken }, { signal });
+    session = await provider.openSession(access, { signal, log });
   } catch (error) {
     if (error instanceof MailAuthError)
       throw new PermanentError(`mail account ${account.id}: ${error.message}`, { cause: error });
     throw error;
   }
+  try {
+    return await syncSession(db, deps, request, ctx, account, session);
+  } finally {
+    await session.close?.().catch((err) => log.warn({ err }, 'could not close the mail session'));
+  }
+}
 
+async function syncSession(
+  db: Kysely<Database>,
+  deps: SyncDeps,
+  request: SyncRequest,
+  ctx: SyncContext,
+  account: MailAccount,
+  session: MailSession,
+): Promise<SyncResult> {
+  const { log, signal } = ctx;
   const batchAccount: BatchAccount = {
     workspaceId: account.workspace_id,
     accountId: account.id,
@@ -136,7 +143,7 @@ export async function syncAccount(
   const processPage = async (page: IdPage, nextCursor: string | null) => {
     const stored = await existingIds(db, account.workspace_id, page.messageIds);
     const wanted = page.messageIds.filter((id) => !stored.has(id));
-    const fetched = await session.getMessages(wanted, { signal });
+    const fetched = await session.getMessages(wanted, { signal, log });
     const outcome = await storeBatch(
       db,
       batchAccount,

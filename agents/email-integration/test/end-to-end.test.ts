@@ -136,8 +136,8 @@ describe('email-integration through its queue', () => {
       account_id: accountId,
     });
     await waitFor(async () => (await rowsOf(first.jobId))[0]?.status === 'completed', { what: 'first sync' });
-    const bad = message({ id: 'broken-1', from: 'x', to: ACCOUNT, minute: 500, text: 'x' });
-    bad.payload!.headers = bad.payload!.headers!.filter((h) => h.name !== 'From');
+    const bad = message({ id: 'broken-1', from: 'x@x.test', to: ACCOUNT, minute: 500, text: 'x' });
+    bad.payload!.parts![0]!.body!.data = '***not base64***';
     stub.deliver(bad);
 
     const { jobId } = await producer.enqueue('email_integration_queue', 'email_sync', {
@@ -154,7 +154,7 @@ describe('email-integration through its queue', () => {
     expect(row!.output_data).toMatchObject({
       full_sync: false,
       failed_count: 1,
-      failed_messages: [{ id: 'broken-1', reason: 'message has no From header' }],
+      failed_messages: [{ id: 'broken-1', reason: expect.stringMatching(/not valid base64url/) }],
     });
     expect(row!.error_message).toMatch(/1 message\(s\) could not be parsed: broken-1/);
   });

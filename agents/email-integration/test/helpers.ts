@@ -131,7 +131,7 @@ export async function createMailbox(
     sync: (request = {}, signal) =>
       syncAccount(
         db,
-        { provider, encryptionKey: testKey, fullSyncLookbackDays: 36_500 },
+        { providers: [provider], encryptionKey: testKey, fullSyncLookbackDays: 36_500 },
         { workspaceId, accountId, ...request },
         { log: silentLog, signal },
       ),

@@ -349,7 +349,7 @@ describe('malformed messages', () => {
   it('stores the good messages and reports the bad ones by id', async () => {
     const m = await mailbox();
     m.stub.deliver(message({ id: 'ok1', from: 'a@a.test', to: ACCOUNT, minute: 1, text: 'fine' }));
-    const noFrom = message({ id: 'bad-from', to: ACCOUNT, from: 'x', minute: 2, text: 'x' });
+    const noFrom = message({ id: 'no-from', to: ACCOUNT, from: 'x', minute: 2, text: 'x' });
     noFrom.payload!.headers = noFrom.payload!.headers!.filter((h) => h.name !== 'From');
     m.stub.deliver(noFrom);
     const badBody = message({ id: 'bad-body', from: 'b@b.test', to: ACCOUNT, minute: 3, text: 'x' });
@@ -360,14 +360,21 @@ describe('malformed messages', () => {
 
     const result = await m.sync();
 
-    expect(result.emails_synced).toBe(2);
-    expect(result.failed_count).toBe(3);
+    expect(result.emails_synced).toBe(3);
+    expect(result.failed_count).toBe(2);
     expect(Object.fromEntries(result.failed_messages.map((f) => [f.id, f.reason]))).toEqual({
-      'bad-from': 'message has no From header',
       'bad-body': expect.stringMatching(/not valid base64url/),
       'no-payload': 'message has no payload',
     });
-    expect((await emailsOf(m.workspaceId)).map((e) => e.provider_message_id).sort()).toEqual(['ok1', 'ok2']);
+    const stored = await emailsOf(m.workspaceId);
+    expect(stored.map((e) => e.provider_message_id).sort()).toEqual(['no-from', 'ok1', 'ok2']);
+    // mail that names no sender is kept, inbound, with no sender and no contact
+    expect(stored.find((e) => e.provider_message_id === 'no-from')).toMatchObject({
+      from_address: null,
+      from_name: null,
+      direction: 'inbound',
+      contact_id: null,
+    });
     // the failures are reported, and the cursor still moves on past them
     expect((await accountRow(m.accountId)).history_id).toBe(m.stub.currentHistoryId);
   });

@@ -1,6 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PermanentError } from '@fleet/runtime';
+import { type CutContext, cutWithFfmpeg, piecesAsBlobs } from './ffmpeg-cut.ts';
 import type { MediaProbe } from './probe.ts';
 import { quietCut, sampleReader } from './quiet-cut.ts';
 import type { TranscriptionResult, TranscriptSegment } from './transcription-provider.ts';
@@ -16,6 +17,8 @@ export interface UploadPart {
   fileName: string;
   /** Backed by the file on disk: nothing is read into memory until the upload streams it. */
   audio: Blob;
+  /** How the part was made: the file itself, WAV frames, or ffmpeg copying or re-encoding the audio. */
+  method: 'whole' | 'wav-frames' | 'stream-copy' | 're-encode';
 }
 
 const MB = 1024 * 1024;
@@ -23,15 +26,17 @@ const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
 
 /**
  * Splits media into uploads the provider accepts. Files within `maxUploadBytes` go whole; larger
- * WAV files are cut on frame boundaries into near-equal parts (no tiny tail, which Whisper tends
- * to fill with invented text), at pauses where there are some, each with a valid header; larger
- * compressed files are refused, since cutting them needs a decoder.
+ * PCM WAV files are cut on frame boundaries into near-equal parts (no tiny tail, which Whisper
+ * tends to fill with invented text), at pauses where there are some, each with a valid header;
+ * anything else larger (MP3, M4A/AAC, Ogg/Opus, WebM, FLAC, video, non-PCM WAV) is cut by ffmpeg
+ * (`ffmpeg-cut.ts`), refused without it (no `cut` context).
  */
 export async function planUploads(
   path: string,
   sizeBytes: number,
   probe: MediaProbe,
   maxUploadBytes: number,
+  cut?: CutContext,
 ): Promise<UploadPart[]> {
   const baseName = 'audio';
   if (sizeBytes <= maxUploadBytes) {
@@ -44,16 +49,30 @@ export async function planUploads(
         bytes: sizeBytes,
         fileName: `${baseName}.${probe.format}`,
         audio,
+        method: 'whole',
       },
     ];
   }
-  if (probe.format !== 'wav') {
-    throw new PermanentError(
-      `media file is ${mb(sizeBytes)} of ${probe.container}${probe.codec ? ` (${probe.codec})` : ''}, over the ` +
-        `provider's ${mb(maxUploadBytes)} upload limit (TRANSCRIPTION_MAX_UPLOAD_BYTES); only WAV files are split ` +
-        'automatically. Re-encode it smaller (e.g. mono 64 kbps MP3 is about 0.5 MB per minute) or upload it in parts.',
-    );
-  }
+  const viaFfmpeg = async () => {
+    if (!cut) {
+      throw new PermanentError(
+        `media file is ${mb(sizeBytes)} of ${probe.container}${probe.codec ? ` (${probe.codec})` : ''}, over the ` +
+          `provider's ${mb(maxUploadBytes)} upload limit (TRANSCRIPTION_MAX_UPLOAD_BYTES), and only PCM WAV is ` +
+          'cut without ffmpeg. Re-encode it smaller (e.g. mono 64 kbps MP3 is about 0.5 MB per minute) or upload it in parts.',
+      );
+    }
+    const pieces = await piecesAsBlobs(await cutWithFfmpeg(cut, path, sizeBytes, probe, maxUploadBytes));
+    return pieces.map(({ piece, audio }, index) => ({
+      index,
+      startSeconds: piece.startSeconds,
+      durationSeconds: piece.durationSeconds,
+      bytes: piece.bytes,
+      fileName: piece.fileName,
+      audio,
+      method: piece.method,
+    }));
+  };
+  if (probe.format !== 'wav') return viaFfmpeg();
   const file = await open(path, 'r');
   let layout: Awaited<ReturnType<typeof readWavLayout>>;
   try {
@@ -65,6 +84,7 @@ export async function planUploads(
     await file.close();
   }
   if (!isSplittableWav(layout)) {
+    if (cut) return viaFfmpeg();
     throw new PermanentError(
       `WAV file is ${mb(sizeBytes)}, over the ${mb(maxUploadBytes)} upload limit, and its encoding ` +
         `(format tag 0x${layout.formatTag.toString(16)}) cannot be split on frame boundaries; convert it to PCM`,
@@ -100,6 +120,7 @@ export async function planUploads(
       bytes: audio.size,
       fileName: `${baseName}-part${i + 1}.wav`,
       audio,
+      method: 'wav-frames',
     });
   }
   return parts;

@@ -1,5 +1,5 @@
-import { defineAgent } from '@fleet/runtime';
-import { mediaTranscriptionEnv } from './env.ts';
+import { defineAgent, PermanentError } from '@fleet/runtime';
+import { mediaTranscriptionEnv, transcriptionProviderProblem } from './env.ts';
 import { transcribeMedia } from './transcribe-media.ts';
 import { createOpenAiTranscriber } from './transcription-provider.ts';
 
@@ -9,13 +9,12 @@ export default defineAgent({
   queue: 'media_transcription_queue',
   // Jobs are minutes of uploading and waiting on the provider, not CPU; a few at once per process.
   concurrency: 2,
-  // A job may run for many minutes. The lock is renewed every half lockDuration while it runs, so
-  // a generous lock only matters when the event loop or Redis hiccups; a crashed worker's job is
-  // still picked up within lockDuration + stalledInterval.
-  timing: { lockDurationMs: 5 * 60_000, stalledIntervalMs: 60_000, maxStalledCount: 1 },
   env: mediaTranscriptionEnv,
-  setup({ env }) {
+  setup({ env, log }) {
+    const providerProblem = transcriptionProviderProblem(env);
+    if (providerProblem) log.warn({ baseUrl: env.TRANSCRIPTION_BASE_URL }, providerProblem);
     return {
+      providerProblem,
       provider: createOpenAiTranscriber({
         baseUrl: env.TRANSCRIPTION_BASE_URL,
         apiKey: env.TRANSCRIPTION_API_KEY,
@@ -31,13 +30,16 @@ export default defineAgent({
         tmpDir: env.MEDIA_TMP_DIR,
         maxUploadBytes: env.TRANSCRIPTION_MAX_UPLOAD_BYTES,
         pricePerMinuteUsd: env.TRANSCRIPTION_PRICE_PER_MINUTE_USD,
+        ffmpeg: env.FFMPEG_PATH ? { path: env.FFMPEG_PATH, timeoutMs: env.FFMPEG_TIMEOUT_MS } : undefined,
       },
     };
   },
   handlers: {
     async media_transcription(payload, ctx) {
+      const { providerProblem, ...deps } = ctx.deps;
+      if (providerProblem) throw new PermanentError(providerProblem);
       return transcribeMedia(
-        { db: ctx.db, log: ctx.log, ...ctx.deps },
+        { db: ctx.db, log: ctx.log, ...deps },
         {
           workspaceId: payload.workspace_id,
           mediaFileId: payload.media_file_id,

@@ -1,9 +1,13 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Database, JsonObject } from '@fleet/db';
 import { PermanentError, RetryLaterError } from '@fleet/runtime';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { throwIfAborted } from './abort.ts';
 import { continuationPrompt, planUploads, stitchTranscripts } from './chunking.ts';
+import type { FfmpegSettings } from './ffmpeg.ts';
 import { findMediaFile, markFailed, markProcessing, recordProbe, saveTranscript } from './media-repository.ts';
 import { downloadMedia, isUrlSource, type LocalMedia, openLocalMedia, type SourceLimits } from './media-source.ts';
 import { probeMedia, UnsupportedMediaError } from './probe.ts';
@@ -13,6 +17,8 @@ export interface TranscribeSettings extends SourceLimits {
   maxDurationSeconds: number;
   maxUploadBytes: number;
   pricePerMinuteUsd: number;
+  /** Cuts media over the upload limit that is not PCM WAV; unset = such media is refused. */
+  ffmpeg?: FfmpegSettings;
 }
 
 export interface TranscribeDeps {
@@ -59,6 +65,7 @@ export async function transcribeMedia(deps: TranscribeDeps, job: TranscribeJob):
   };
 
   let media: LocalMedia | undefined;
+  let workDir: string | undefined;
   try {
     report({ phase: 'fetching', percent: 0 });
     media = isUrlSource(file.source)
@@ -78,9 +85,23 @@ export async function transcribeMedia(deps: TranscribeDeps, job: TranscribeJob):
       );
     }
     await recordProbe(db, file.id, { sizeBytes: media.sizeBytes, ...probe });
-    const parts = await planUploads(media.path, media.sizeBytes, probe, settings.maxUploadBytes);
+    let cut: Parameters<typeof planUploads>[4];
+    if (settings.ffmpeg && media.sizeBytes > settings.maxUploadBytes) {
+      // Cut pieces live in the writable scratch directory (MEDIA_TMP_DIR: the root file system
+      // of the container is read-only) and go with the job.
+      workDir = await mkdtemp(join(settings.tmpDir ?? tmpdir(), 'fleet-cut-'));
+      cut = { workDir, ffmpeg: settings.ffmpeg, signal: job.signal };
+    }
+    const parts = await planUploads(media.path, media.sizeBytes, probe, settings.maxUploadBytes, cut);
+    const method = parts[0]?.method ?? 'whole';
     log.info(
-      { format: probe.format, durationSeconds: probe.durationSeconds, bytes: media.sizeBytes, parts: parts.length },
+      {
+        format: probe.format,
+        durationSeconds: probe.durationSeconds,
+        bytes: media.sizeBytes,
+        parts: parts.length,
+        method,
+      },
       'media probed',
     );
 
@@ -128,6 +149,7 @@ export async function transcribeMedia(deps: TranscribeDeps, job: TranscribeJob):
         duration_seconds: Math.round(probe.durationSeconds * 1000) / 1000,
         size_bytes: media.sizeBytes,
         chunks: parts.length,
+        cut: method,
         segments: transcript.segments.length,
         characters: transcript.text.length,
         language: transcript.language,
@@ -139,6 +161,11 @@ export async function transcribeMedia(deps: TranscribeDeps, job: TranscribeJob):
     throw err;
   } finally {
     await media?.cleanup().catch((err) => log.warn({ err }, 'could not delete downloaded media'));
+    if (workDir) {
+      await rm(workDir, { recursive: true, force: true }).catch((err) =>
+        log.warn({ err }, 'could not delete cut pieces'),
+      );
+    }
   }
 }
 

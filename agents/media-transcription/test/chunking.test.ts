@@ -127,7 +127,7 @@ describe('planUploads', () => {
     expect(frames).toBe(24_003);
   });
 
-  it('refuses a compressed file over the upload limit and says why', async () => {
+  it('refuses a compressed file over the upload limit without ffmpeg and says why', async () => {
     const bytes = makeMp3(400);
     const path = await put('big.mp3', bytes);
     const probe = await probeMedia(path);
@@ -136,7 +136,7 @@ describe('planUploads', () => {
     expect((err as Error).message).toMatch(
       /over the provider's 0\.1 MB upload limit \(TRANSCRIPTION_MAX_UPLOAD_BYTES\)/,
     );
-    expect((err as Error).message).toMatch(/only WAV files are split/);
+    expect((err as Error).message).toMatch(/only PCM WAV is cut without ffmpeg/);
   });
 });
 

@@ -68,6 +68,8 @@ export const schedulerEnvShape = {
   CLEANUP_RETENTION_DAYS: positiveInt.max(3650).default(90),
   /** Rows deleted per statement (short transactions, short locks). */
   CLEANUP_BATCH_SIZE: positiveInt.max(50_000).default(5_000),
+  /** Idempotency keys of the control plane older than this are deleted (same as its setting). */
+  IDEMPOTENCY_KEY_TTL_HOURS: positiveInt.max(24 * 365, 'must be at most 8760 hours').default(24),
   /** Completed BullMQ jobs older than this are removed from Redis. */
   CLEANUP_COMPLETED_JOB_AGE_HOURS: positiveInt.default(24),
   /** Failed BullMQ jobs older than this are removed from Redis. */

@@ -40,7 +40,9 @@ export default defineAgent<'maintenance_queue', SchedulerDeps, typeof schedulerE
       const report = await cleanup({
         db,
         queues: deps.queues,
+        workspaceId: payload.workspace_id ?? null,
         retentionDays: payload.retention_days ?? env.CLEANUP_RETENTION_DAYS,
+        idempotencyTtlMs: env.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
         batchSize: env.CLEANUP_BATCH_SIZE,
         completedJobAgeMs: env.CLEANUP_COMPLETED_JOB_AGE_HOURS * 3_600_000,
         failedJobAgeMs: env.CLEANUP_FAILED_JOB_AGE_DAYS * 86_400_000,

@@ -4,7 +4,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, deleteOldTaskRows } from '../src/cleanup.ts';
-import { insertTaskRow } from './helpers.ts';
+import { insertTaskRow, seedOrg, seedWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -54,6 +54,7 @@ describe('data cleanup', () => {
       batchSize: 3,
       completedJobAgeMs: DAY,
       failedJobAgeMs: DAY,
+      idempotencyTtlMs: DAY,
       progress: (p) => {
         progress.push(p);
       },
@@ -112,6 +113,7 @@ describe('data cleanup', () => {
       batchSize: 100,
       completedJobAgeMs: DAY,
       failedJobAgeMs: DAY,
+      idempotencyTtlMs: DAY,
     });
     expect(kept.jobs_removed).toEqual({ media_transcription_queue: { completed: 0, failed: 0 } });
 
@@ -122,9 +124,75 @@ describe('data cleanup', () => {
       batchSize: 100,
       completedJobAgeMs: 0,
       failedJobAgeMs: 0,
+      idempotencyTtlMs: DAY,
     });
     expect(trimmed.jobs_removed).toEqual({ media_transcription_queue: { completed: 5, failed: 2 } });
     expect(trimmed.jobs_removed_total).toBe(7);
     expect(await queue.getJobCounts('completed', 'failed')).toEqual({ completed: 0, failed: 0 });
+  });
+
+  it('given a workspace, deletes only that workspace’s old rows and expired keys, and leaves Redis alone', async () => {
+    const org = await seedOrg(t.db);
+    const [a, b] = [await seedWorkspace(t.db, org), await seedWorkspace(t.db, org)];
+    await insertTaskRow(t.db, { status: 'completed', ageMs: 100 * DAY, workspaceId: a }); // deleted
+    const oldB = await insertTaskRow(t.db, { status: 'completed', ageMs: 100 * DAY, workspaceId: b });
+    const oldFleet = await insertTaskRow(t.db, { status: 'completed', ageMs: 100 * DAY, workspaceId: null });
+    const newA = await insertTaskRow(t.db, { status: 'completed', ageMs: DAY, workspaceId: a });
+    const key = (principal: string, workspace: string | null, ageMs: number) =>
+      t.db
+        .insertInto('idempotency_keys')
+        .values({
+          principal,
+          key: `k-${Math.random()}`,
+          request_hash: 'h',
+          queue_name: 'analytics_queue',
+          job_name: 'monthly_summary',
+          job_id: crypto.randomUUID(),
+          workspace_id: workspace,
+          created_at: new Date(Date.now() - ageMs),
+        })
+        .execute();
+    await key('a-expired', a, 2 * DAY);
+    await key('a-live', a, 60_000);
+    await key('b-expired', b, 2 * DAY);
+    await queue.add('media_transcription', {});
+    const jobsBefore = await queue.getJobCounts('waiting', 'completed', 'failed');
+
+    const report = await cleanup({
+      db: t.db,
+      queues: { media_transcription_queue: queue },
+      workspaceId: a,
+      retentionDays: 90,
+      batchSize: 100,
+      completedJobAgeMs: 0,
+      failedJobAgeMs: 0,
+      idempotencyTtlMs: DAY,
+    });
+    expect(report).toMatchObject({
+      workspace_id: a,
+      audit_rows_deleted: 1,
+      idempotency_keys_deleted: 1,
+      jobs_removed: {},
+      jobs_removed_total: 0,
+    });
+    expect(await remainingIds()).toEqual([oldB, oldFleet, newA].sort());
+    const principals = async () =>
+      (await t.db.selectFrom('idempotency_keys').select('principal').execute()).map((k) => k.principal).sort();
+    expect(await principals()).toEqual(['a-live', 'b-expired']);
+    expect(await queue.getJobCounts('waiting', 'completed', 'failed')).toEqual(jobsBefore);
+
+    // The fleet-wide run deletes every expired key.
+    const fleet = await cleanup({
+      db: t.db,
+      queues: {},
+      retentionDays: 90,
+      batchSize: 1,
+      completedJobAgeMs: DAY,
+      failedJobAgeMs: DAY,
+      idempotencyTtlMs: DAY,
+    });
+    expect(fleet).toMatchObject({ workspace_id: null, audit_rows_deleted: 2, idempotency_keys_deleted: 1 });
+    expect(await principals()).toEqual(['a-live']);
+    await t.db.deleteFrom('idempotency_keys').execute();
   });
 });

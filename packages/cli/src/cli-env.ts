@@ -17,6 +17,34 @@ export const cliEnvShape = {
 
 export type CliEnv = z.output<z.ZodObject<typeof cliEnvShape>>;
 
+const roleName = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a Postgres role name: lower-case letters, digits and _ (at most 63)');
+const rolePassword = z
+  .string()
+  .min(16, 'must be at least 16 characters, e.g. `openssl rand -hex 24`')
+  .regex(/^[A-Za-z0-9._~-]+$/, 'may contain only letters, digits and - . _ ~ (it is part of a connection URL)');
+
+/**
+ * Variables `fleet migrate` reads: the owner's DATABASE_URL, and the login roles it creates for
+ * the agents and the control plane (only those whose password is set). Roles are cluster-wide:
+ * fleets sharing one Postgres server need different role names.
+ */
+export const migrateEnvShape = {
+  DATABASE_URL: cliEnvShape.DATABASE_URL,
+  AGENT_DATABASE_USER: roleName.default('fleet_agent_login'),
+  AGENT_DATABASE_PASSWORD: rolePassword.optional(),
+  CONTROL_PLANE_DATABASE_USER: roleName.default('fleet_control_plane_login'),
+  CONTROL_PLANE_DATABASE_PASSWORD: rolePassword.optional(),
+};
+
+export type MigrateEnv = z.output<z.ZodObject<typeof migrateEnvShape>>;
+
+/** Parses `fleet migrate`'s variables; throws ConfigError naming every bad one. */
+export function parseMigrateEnv(env: NodeJS.ProcessEnv): MigrateEnv {
+  return parseEnv('fleet migrate', z.object(migrateEnvShape), env);
+}
+
 /** Parses the CLI's variables; throws ConfigError naming every bad one. */
 export function parseCliEnv(env: NodeJS.ProcessEnv): CliEnv {
   return parseEnv('fleet', z.object(cliEnvShape), env);

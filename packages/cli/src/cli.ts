@@ -1,6 +1,7 @@
 import { ConfigError } from '@fleet/config';
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.ts';
+import { registerApiKeys } from './commands/api-keys.ts';
 import { registerEnqueue } from './commands/enqueue.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerOps } from './commands/ops.ts';
@@ -31,12 +32,15 @@ export function buildProgram(getContext: () => CliContext, io: CliIO): Command {
   registerEnqueue(program, getContext);
   registerOps(program, getContext);
   registerSchedules(program, getContext);
+  registerApiKeys(program, getContext);
   registerAgents(program, getContext);
   // Sub-commands inherit output, error handling and exit override from the program.
-  for (const command of program.commands) {
+  const configure = (command: Command) => {
     command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).showHelpAfterError('(add --help for usage)');
     command.exitOverride();
-  }
+    for (const sub of command.commands) configure(sub);
+  };
+  for (const command of program.commands) configure(command);
   return program;
 }
 

@@ -1,7 +1,7 @@
 import { createDb, type Database } from '@fleet/db';
 import { createProducer, createRedis, type Producer } from '@fleet/queues';
 import type { Redis } from 'ioredis';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type CliEnv, parseCliEnv } from './cli-env.ts';
 import { explainConnectionError } from './errors.ts';
 
@@ -31,6 +31,8 @@ export interface CliContext {
    * a connection indefinitely, which suits workers but would leave a command hanging.
    */
   ensureRedis(timeoutMs?: number): Promise<void>;
+  /** Fails fast (exit 69, naming DATABASE_URL and the cause) when Postgres does not answer. */
+  ensurePostgres(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,8 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
   let env: CliEnv | undefined;
   let db: Kysely<Database> | undefined;
   let redis: Redis | undefined;
+  // ioredis reports why it cannot connect on 'error' events only; its commands just give up.
+  let lastRedisError: unknown;
   const producers: Producer[] = [];
   const ctx: CliContext = {
     io,
@@ -51,7 +55,12 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
       return db;
     },
     redis: () => {
-      redis ??= createRedis(ctx.env().REDIS_URL, 'producer');
+      if (!redis) {
+        redis = createRedis(ctx.env().REDIS_URL, 'producer');
+        redis.on('error', (error) => {
+          lastRedisError = error;
+        });
+      }
       return redis;
     },
     producer: (options = {}) => {
@@ -75,12 +84,19 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
           }),
         ]);
       } catch (error) {
-        const explained = explainConnectionError(error, 'Redis', url);
+        const explained = explainConnectionError(error, 'Redis', url, lastRedisError);
         throw explained === error
-          ? explainConnectionError(new Error(`ECONNREFUSED: ${(error as Error).message}`), 'Redis', url)
+          ? explainConnectionError(new Error(`ETIMEDOUT: ${(error as Error).message}`), 'Redis', url, lastRedisError)
           : explained;
       } finally {
         clearTimeout(timer);
+      }
+    },
+    async ensurePostgres() {
+      try {
+        await sql`SELECT 1`.execute(ctx.db());
+      } catch (error) {
+        throw explainConnectionError(error, 'Postgres', ctx.env().DATABASE_URL);
       }
     },
     async close() {

@@ -21,11 +21,52 @@ export const usageError = (message: string, hint?: string) => new CliError(messa
 
 /** Connection failures as node/pg/ioredis report them. */
 const UNREACHABLE =
-  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|Connection is closed|max retries per request|Command timed out|timeout exceeded when trying to connect|Connection terminated|the database system is starting up|password authentication failed|NOAUTH|WRONGPASS/i;
+  /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|Connection is closed|max retries per request|Command timed out|timeout exceeded when trying to connect|Connection terminated|the database system is starting up|password authentication failed|NOAUTH|WRONGPASS/i;
+
+/** Codes of failures to reach or log in to a service (node's network codes, Postgres SQLSTATEs, Redis errors). */
+const SERVICE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  '3D000', // database does not exist
+  '28P01', // password authentication failed
+  '28000', // no such role, or pg_hba.conf refuses the connection
+  '57P03', // the database system is starting up
+  '53300', // too many connections
+  'NOAUTH',
+  'WRONGPASS',
+]);
+
+/**
+ * What identifies a service failure: its code (ECONNREFUSED, ENOTFOUND, 3D000 …), taken from the
+ * error, the first of an AggregateError's attempts (a host with several addresses), or its cause.
+ */
+export function failureCode(error: unknown, depth = 0): string | undefined {
+  if (error === null || error === undefined || depth > 4) return undefined;
+  const e = error as { code?: unknown; errors?: unknown[]; cause?: unknown; message?: unknown };
+  if (typeof e.code === 'string' && e.code) return e.code;
+  if (Array.isArray(e.errors) && e.errors.length > 0) return failureCode(e.errors[0], depth + 1);
+  const inMessage = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ECONNRESET|NOAUTH|WRONGPASS)\b/.exec(
+    String(e.message ?? ''),
+  );
+  return inMessage?.[1] ?? failureCode(e.cause, depth + 1);
+}
+
+/** The failure's own words: the message, or its first attempt's for an AggregateError (whose is empty). */
+function failureText(error: unknown): string {
+  const e = error as { message?: unknown; errors?: unknown[] } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  if (message || !Array.isArray(e?.errors) || e.errors.length === 0) return message;
+  return failureText(e.errors[0]);
+}
 
 /** Which service an error came from: by the address in its message, else by its kind. */
 export function serviceOf(error: unknown, urls: { DATABASE_URL: string; REDIS_URL: string }): 'Postgres' | 'Redis' {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? failureText(error) : String(error);
   const address = (url: string) => {
     try {
       const u = new URL(url);
@@ -51,17 +92,44 @@ export function explainServiceError(error: unknown, urls: { DATABASE_URL: string
 }
 
 /**
- * Turns an error from Postgres or Redis into a CliError that says which service and how to fix
- * it; other errors pass through unchanged.
+ * Turns an error from Postgres or Redis into a CliError (exit 69) that names the service, the
+ * cause's code (ECONNREFUSED, ENOTFOUND, 3D000 …) and the variable to fix; other errors pass
+ * through unchanged. `connectionError` is the client's last connection error, for clients (ioredis)
+ * whose command errors do not say why they could not connect.
  */
-export function explainConnectionError(error: unknown, service: 'Postgres' | 'Redis', url: string): unknown {
+export function explainConnectionError(
+  error: unknown,
+  service: 'Postgres' | 'Redis',
+  url: string,
+  connectionError?: unknown,
+): unknown {
   if (error instanceof CliError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: string } | null)?.code ?? '';
-  if (!UNREACHABLE.test(message) && !UNREACHABLE.test(code)) return error;
+  const message = failureText(error);
+  const code = failureCode(error) ?? failureCode(connectionError);
+  if (!(code && SERVICE_CODES.has(code)) && !UNREACHABLE.test(message)) return error;
   const variable = service === 'Postgres' ? 'DATABASE_URL' : 'REDIS_URL';
+  const where = redactUrl(url);
+  const cause =
+    connectionError && !failureCode(error) && connectionError !== error ? failureText(connectionError) : message;
+  const detail = code && !cause.startsWith(code) ? `${code} ${cause}` : cause;
+  if (code === '3D000') {
+    return new CliError(
+      `Postgres at ${where}: ${detail}`,
+      ExitCode.unavailable,
+      `Create it with \`fleet migrate --create-db\` (or createdb), or point ${variable} at a database that exists.`,
+      { cause: error },
+    );
+  }
+  if (code === '28P01' || code === '28000' || code === 'NOAUTH' || code === 'WRONGPASS') {
+    return new CliError(
+      `${service} refused the login at ${where}: ${detail}`,
+      ExitCode.unavailable,
+      `Fix the user or password in ${variable}.`,
+      { cause: error },
+    );
+  }
   return new CliError(
-    `${service} is unreachable at ${redactUrl(url)}: ${message}`,
+    `${service} is unreachable at ${where}: ${detail}`,
     ExitCode.unavailable,
     `Start ${service} or point ${variable} at a running server (process mode defaults to the local one).`,
     { cause: error },

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@fleet/testing';
-import { Queue } from 'bullmq';
+import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli.ts';
@@ -71,7 +71,7 @@ describe('fleet (usage)', () => {
   it('exits 69 with the fix when Redis is unreachable', async () => {
     const { code, err } = await fleet(['schedules'], { env: { ...env, REDIS_URL: 'redis://127.0.0.1:1' } });
     expect(code).toBe(ExitCode.unavailable);
-    expect(err).toContain('Redis is unreachable at redis://127.0.0.1:1');
+    expect(err).toContain('Redis is unreachable at redis://127.0.0.1:1: ECONNREFUSED');
     expect(err).toContain('hint: ');
   });
 });
@@ -82,7 +82,7 @@ describe('unreachable Postgres', () => {
       env: { ...env, DATABASE_URL: 'postgres://postgres:secret-pw@127.0.0.1:1/fleet' },
     });
     expect(code).toBe(ExitCode.unavailable);
-    expect(err).toContain('Postgres is unreachable at postgres://postgres:***@127.0.0.1:1/fleet');
+    expect(err).toContain('Postgres is unreachable at postgres://postgres:***@127.0.0.1:1/fleet: ECONNREFUSED');
     expect(err).not.toContain('secret-pw');
   });
 });
@@ -91,15 +91,21 @@ describe('fleet migrate', () => {
   it('reports an up-to-date database', async () => {
     const { code, out } = await fleet(['migrate', '--json']);
     expect(code).toBe(ExitCode.ok);
-    expect(JSON.parse(out)).toEqual({ createdDatabase: false, applied: [] });
+    expect(JSON.parse(out)).toEqual({ created_database: false, applied: [], login_roles: [] });
   });
 
-  it('exits 69 and suggests --create-db when the database does not exist', async () => {
+  it('exits 69 with the SQLSTATE and suggests --create-db when the database does not exist', async () => {
     const url = new URL(t.url);
-    url.pathname = `/fleet_missing_${randomUUID().slice(0, 8)}`;
-    const { code, err } = await fleet(['migrate'], { env: { ...env, DATABASE_URL: url.toString() } });
-    expect(code).toBe(ExitCode.unavailable);
-    expect(err).toContain('--create-db');
+    const name = `fleet_missing_${randomUUID().slice(0, 8)}`;
+    url.pathname = `/${name}`;
+    for (const command of [['migrate'], ['tasks']]) {
+      const { code, err } = await fleet(command, { env: { ...env, DATABASE_URL: url.toString() } });
+      expect(code).toBe(ExitCode.unavailable);
+      expect(err).toContain(`: 3D000 database "${name}" does not exist`);
+      expect(err).toContain('--create-db');
+      expect(err).toContain('DATABASE_URL');
+      expect(err).not.toContain('    at ');
+    }
   });
 });
 
@@ -162,11 +168,9 @@ describe('fleet enqueue', () => {
       '--json',
     ]);
     expect(fromFile.code).toBe(ExitCode.ok);
-    expect(JSON.parse(fromFile.out)).toMatchObject({
-      queue: 'analytics_queue',
-      jobName: 'weekly_report_generation',
-      created: true,
-    });
+    const enqueued = JSON.parse(fromFile.out);
+    expect(enqueued).toMatchObject({ queue: 'analytics_queue', job: 'weekly_report_generation', created: true });
+    expect(enqueued.status_url).toBe(`/v1/tasks/${enqueued.job_id}?queue=analytics_queue`);
     const fromStdin = await fleet(['enqueue', 'analytics_queue', 'monthly_summary', '--data', '@-', '--no-audit'], {
       stdin: JSON.stringify({ workspace_id: workspaceId, month: '2025-10' }),
     });
@@ -226,7 +230,12 @@ describe('tasks, task, cancel, retry, status', () => {
     expect(out).toMatch(/job state:\s+waiting/);
     expect(out).toContain(`"workspace_id": "${workspaceId}"`);
     const json = JSON.parse((await fleet(['task', jobId, '--json'])).out);
-    expect(json).toMatchObject({ queue: 'contact_intelligence_queue', jobId, task: { status: 'pending' } });
+    expect(json).toMatchObject({
+      queue: 'contact_intelligence_queue',
+      job_id: jobId,
+      task: { status: 'pending' },
+      job: { state: 'waiting', attempts_started: 0, max_attempts: 3 },
+    });
     const missing = await fleet(['task', 'no-such-job']);
     expect(missing.code).toBe(ExitCode.notFound);
     expect(missing.err).toContain('fleet tasks');
@@ -236,8 +245,18 @@ describe('tasks, task, cancel, retry, status', () => {
     const json = JSON.parse((await fleet(['status', '--json'])).out);
     const q = json.queues.find((x: { queue: string }) => x.queue === 'contact_intelligence_queue');
     expect(q).toMatchObject({ agent: 'contact-intelligence', waiting: 1, active: 0 });
-    expect(q.oldestWaitingMs).toBeGreaterThanOrEqual(0);
-    expect(json.taskTypes.map((x: { taskType: string }) => x.taskType)).toContain('lead_scoring_batch');
+    expect(q.oldest_waiting_ms).toBeGreaterThanOrEqual(0);
+    expect(json.window).toEqual({ hours: 24, workspace_id: null, task_type: null });
+    expect(json.task_types.map((x: { task_type: string }) => x.task_type)).toContain('lead_scoring_batch');
+    expect(Object.keys(json.task_types[0])).toEqual([
+      'task_type',
+      'total_executions',
+      'successful_executions',
+      'failed_executions',
+      'avg_duration_ms',
+      'total_cost_usd',
+      'last_execution',
+    ]);
     const table = await fleet(['status', '--workspace', workspaceId, '--hours', '2']);
     expect(table.code).toBe(ExitCode.ok);
     expect(table.out).toMatch(/contact_intelligence_queue\s+contact-intelligence\s+1\s+0/);
@@ -248,7 +267,7 @@ describe('tasks, task, cancel, retry, status', () => {
   it('cancels a waiting job once; a second cancel exits 4; retry enqueues it again', async () => {
     const first = await fleet(['cancel', jobId, '--reason', 'test']);
     expect(first.code).toBe(ExitCode.ok);
-    expect(first.out).toContain('removed waiting job');
+    expect(first.out).toBe(`cancelled: removed job ${jobId} from contact_intelligence_queue before it ran\n`);
     const row = await t.db
       .selectFrom('autonomous_tasks')
       .selectAll()
@@ -258,12 +277,14 @@ describe('tasks, task, cancel, retry, status', () => {
 
     const again = await fleet(['cancel', jobId]);
     expect(again.code).toBe(ExitCode.conflict);
+    expect(again.err).toContain('already finished');
 
     const retry = await fleet(['retry', jobId, '--json']);
     expect(retry.code).toBe(ExitCode.ok);
     const result = JSON.parse(retry.out);
-    expect(result).toMatchObject({ action: 'requeued', previousJobId: jobId });
-    expect(result.jobId).not.toBe(jobId);
+    expect(result).toMatchObject({ action: 'requeued', previous_job_id: jobId });
+    expect(result.job_id).not.toBe(jobId);
+    expect(result.status_url).toBe(`/v1/tasks/${result.job_id}?queue=contact_intelligence_queue`);
   });
 });
 
@@ -287,15 +308,87 @@ describe('fleet schedules', () => {
     connection.disconnect();
 
     const table = await fleet(['schedules']);
-    expect(table.out).toMatch(/daily_analytics_rollup\s+15 0 \* \* \*\s+Europe\/Paris/);
+    // BullMQ has created the first tick in advance; it has not run yet.
+    expect(table.out).toMatch(/daily_analytics_rollup\s+15 0 \* \* \*\s+Europe\/Paris\s+\S+\s+0\n/);
     const json = JSON.parse((await fleet(['schedules', '--json'])).out);
     expect(json).toEqual([
       expect.objectContaining({
         id: 'daily_analytics_rollup',
         pattern: '15 0 * * *',
+        every_ms: null,
         tz: 'Europe/Paris',
+        runs: 0,
         data: { schedule: 'daily_analytics_rollup', v: 1 },
       }),
     ]);
+  });
+});
+
+describe('fleet schedules RUNS', () => {
+  it('counts the ticks that ran, not the one BullMQ prepared in advance', async () => {
+    const prefix = `${r.prefix.slice(0, -1)}-runs}`;
+    const connection = new Redis(r.url, { maxRetriesPerRequest: null });
+    const ticks = new Queue('fleet_schedule_ticks', { connection, prefix });
+    await ticks.upsertJobScheduler('every_200ms', { every: 200 }, { name: 'tick', data: {} });
+    let ran = 0;
+    const worker = new Worker('fleet_schedule_ticks', async () => {}, { connection, prefix });
+    worker.on('completed', () => {
+      ran++;
+    });
+    await waitFor(() => ran >= 3, { what: 'three ticks' });
+    await worker.close();
+    const json = JSON.parse((await fleet(['schedules', '--json'], { env: { ...env, QUEUE_PREFIX: prefix } })).out);
+    expect(json[0]).toMatchObject({ id: 'every_200ms', every_ms: 200, runs: ran });
+    await ticks.obliterate({ force: true });
+    await ticks.close();
+    connection.disconnect();
+  });
+});
+
+describe('fleet api-keys', () => {
+  it('creates a key printed once, lists it without the key, revokes it; --json as the API', async () => {
+    const created = await fleet(['api-keys', 'create', '--name', 'reports', '--workspace', workspaceId]);
+    expect(created.code).toBe(ExitCode.ok);
+    const key = created.out.trim();
+    expect(key).toMatch(/^fleet_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
+    expect(created.err).toContain('shown only this once');
+    const stored = await t.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('name', '=', 'reports')
+      .executeTakeFirstOrThrow();
+    expect(JSON.stringify(stored)).not.toContain(key.slice(15));
+    expect(stored.workspace_ids).toEqual([workspaceId]);
+
+    const list = await fleet(['api-keys', 'list']);
+    expect(list.out).toMatch(new RegExp(`${stored.id}\\s+${stored.key_prefix}\\s+reports\\s+${workspaceId}`));
+    expect(list.out).not.toContain(key);
+    const listed = JSON.parse((await fleet(['api-keys', 'list', '--json'])).out);
+    expect(Object.keys(listed.api_keys[0])).toEqual([
+      'id',
+      'name',
+      'key_prefix',
+      'workspace_ids',
+      'created_at',
+      'last_used_at',
+      'revoked_at',
+    ]);
+
+    const two = JSON.parse(
+      (await fleet(['api-keys', 'create', '--name', 'two', '-w', workspaceId, '-w', randomUUID(), '--json'])).out,
+    );
+    expect(two.key).toMatch(/^fleet_/);
+    expect(two.workspace_ids).toHaveLength(2);
+
+    const revoked = JSON.parse((await fleet(['api-keys', 'revoke', stored.id, '--json'])).out);
+    expect(revoked).toMatchObject({ id: stored.id, revoked_at: expect.any(String) });
+    expect((await fleet(['api-keys', 'revoke', stored.id])).code).toBe(ExitCode.notFound);
+  });
+
+  it('names the bad field and needs --name and --workspace', async () => {
+    const bad = await fleet(['api-keys', 'create', '--name', 'x', '--workspace', 'not-a-uuid']);
+    expect(bad.code).toBe(ExitCode.usage);
+    expect(bad.err).toContain('workspace_ids.0: must be a workspace UUID');
+    expect((await fleet(['api-keys', 'create', '--name', 'x'])).code).toBe(ExitCode.usage);
   });
 });

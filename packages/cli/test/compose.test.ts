@@ -8,12 +8,14 @@ import { join } from 'node:path';
 import { runtimeEnvShape } from '@fleet/runtime';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { cliEnvShape } from '../src/cli-env.ts';
+import { cliEnvShape, migrateEnvShape } from '../src/cli-env.ts';
 import { fleetRegistry, isPresent, REPO_ROOT } from '../src/fleet/registry.ts';
 
 interface Service {
   image?: string;
+  user?: string;
   command?: string[];
+  cap_add?: string[];
   healthcheck?: { test?: string[]; disable?: boolean };
   restart?: string;
   stop_grace_period?: string;
@@ -71,13 +73,24 @@ describe('docker-compose.agents.yml', () => {
     }
   });
 
-  it('checks the port each process actually serves /healthz on', () => {
+  it('checks the port each process is configured to serve /healthz on, defaulting like the process', async () => {
+    const { controlPlaneEnvSchema } = await import('@fleet/control-plane');
     for (const component of registry) {
       const [, service] = serviceOf(component.name, component.kind)!;
-      const port = service.healthcheck!.test!.at(-1);
-      const configured = service.environment?.[component.portVariable] ?? '9464';
-      expect(port, component.name).toBe(configured);
+      // The check names the variable (docker/healthcheck.mjs reads it), so a port set in .env
+      // moves the check with the process.
+      expect(service.healthcheck!.test!.at(-1), component.name).toBe(component.portVariable);
+      const shape = (component.kind === 'agent' ? runtimeEnvShape : controlPlaneEnvSchema.shape) as Record<
+        string,
+        { parse(v: unknown): unknown }
+      >;
+      const fallback = shape[component.portVariable]!.parse(undefined);
+      expect(service.environment?.[component.portVariable], component.name).toBe(
+        `\${${component.portVariable}:-${fallback}}`,
+      );
     }
+    const published = services[serviceOf('control-plane', 'control-plane')![0]]!.ports![0]!;
+    expect(published.endsWith(`:\${CONTROL_PLANE_PORT:-8080}`)).toBe(true);
   });
 
   it('hardens and supervises every fleet service', () => {
@@ -130,7 +143,12 @@ describe('docker-compose.agents.yml', () => {
     const command = (redis.command ?? []).join(' ');
     expect(command).toContain('--appendonly yes');
     expect(command).toContain('--maxmemory-policy noeviction');
-    expect(command).toContain('--requirepass');
+    // The password is configuration read from stdin, never an argument; the image's entrypoint
+    // still starts the server.
+    expect(command).toContain('exec docker-entrypoint.sh redis-server - ');
+    expect(command).toMatch(/^requirepass \$\$auth$/m);
+    expect(command).not.toContain('--requirepass');
+    expect(command).toContain('unset REDISCLI_AUTH');
     expect(redis.ports).toBeUndefined();
     expect(redis.volumes?.some((v) => v.startsWith('redisdata:'))).toBe(true);
     expect(redis.healthcheck?.test).toBeDefined();
@@ -146,12 +164,112 @@ describe('docker-compose.agents.yml', () => {
     expect(pg.ports).toBeUndefined();
   });
 
+  it('runs Postgres and Redis as their own users with no capabilities, no privilege gain, a read-only root', () => {
+    for (const [name, user] of [
+      ['postgres', 'postgres'],
+      ['redis', 'redis'],
+    ] as const) {
+      const s = services[name]!;
+      expect(s.user, name).toBe(user);
+      expect(s.cap_drop, name).toEqual(['ALL']);
+      expect(s.cap_add, name).toBeUndefined();
+      expect(s.security_opt, name).toContain('no-new-privileges:true');
+      expect(s.read_only, name).toBe(true);
+    }
+    expect(services.postgres!.tmpfs).toEqual(['/run:size=1m,mode=1777', '/tmp:size=16m,mode=1777']);
+  });
+
   it('puts optional services behind a profile', () => {
     const core = new Set(['postgres', 'redis', 'migrate', ...registry.map((c) => serviceOf(c.name, c.kind)![0])]);
     for (const [name, s] of Object.entries(services)) {
       if (!core.has(name)) expect(s.profiles?.length, `${name} should be behind a profile`).toBeGreaterThan(0);
     }
     expect(services.transcription?.profiles).toEqual(['transcription']);
+  });
+});
+
+/** The variables each service's own code reads, from the env schemas. */
+async function declaredVariables(): Promise<Map<string, Set<string>>> {
+  const { controlPlaneEnvSchema } = await import('@fleet/control-plane');
+  const declared = new Map<string, Set<string>>([
+    ['migrate', new Set(Object.keys(migrateEnvShape))],
+    ['fleet', new Set(Object.keys(cliEnvShape))],
+    // The images' own variables (their entrypoints and health checks read them).
+    ['postgres', new Set(['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB'])],
+    ['redis', new Set(['REDISCLI_AUTH', 'REDIS_MAXMEMORY'])],
+  ]);
+  for (const component of registry) {
+    const [name] = serviceOf(component.name, component.kind)!;
+    if (component.kind === 'control-plane') {
+      declared.set(name, new Set(Object.keys(controlPlaneEnvSchema.shape)));
+      continue;
+    }
+    const agent = (await import(join(REPO_ROOT, `agents/${component.name}/src/index.ts`))).default as {
+      env?: Record<string, unknown>;
+    };
+    declared.set(name, new Set([...Object.keys(runtimeEnvShape), ...Object.keys(agent.env ?? {})]));
+  }
+  return declared;
+}
+
+/** Compose-level settings a service's values may be built from besides its own variables. */
+const CONNECTION_INPUTS: Record<string, string[]> = {
+  agent: ['AGENT_DATABASE_USER', 'AGENT_DATABASE_PASSWORD', 'POSTGRES_DB', 'REDIS_PASSWORD'],
+  'control-plane': ['CONTROL_PLANE_DATABASE_USER', 'CONTROL_PLANE_DATABASE_PASSWORD', 'POSTGRES_DB', 'REDIS_PASSWORD'],
+  fleet: ['CONTROL_PLANE_DATABASE_USER', 'CONTROL_PLANE_DATABASE_PASSWORD', 'POSTGRES_DB', 'REDIS_PASSWORD'],
+  migrate: ['POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB'],
+  redis: ['REDIS_PASSWORD'],
+  postgres: [],
+};
+
+/**
+ * Variables that identify one process and must never be shared by replicas: left unset in
+ * containers, where the default (derived from the container's host name) is unique per replica.
+ */
+const PER_PROCESS = new Set(['FLEET_INSTANCE_ID']);
+
+describe('the variables each container gets', () => {
+  it('are exactly the ones its code declares: no service reads the whole .env', async () => {
+    const declared = await declaredVariables();
+    for (const [name, s] of Object.entries(services)) {
+      expect(s.env_file, `${name} must not read a whole env file`).toBeUndefined();
+      const want = declared.get(name);
+      if (!want) continue; // third-party optional services (transcription) bring their own
+      const have = new Set(Object.keys(s.environment ?? {}));
+      const missing = [...want].filter((v) => !have.has(v) && !PER_PROCESS.has(v));
+      expect(
+        missing,
+        `${name}: declared but not passed: ${missing.join(', ')} (add \`NAME: \${NAME:-}\` to its environment)`,
+      ).toEqual([]);
+      const extra = [...have].filter((v) => !want.has(v));
+      expect(extra, `${name}: passed but never read: ${extra.join(', ')}`).toEqual([]);
+    }
+    expect([...declared.keys()].sort()).toEqual(
+      Object.keys(services)
+        .filter((n) => !services[n]!.profiles || n === 'fleet')
+        .sort(),
+    );
+  });
+
+  it('are built only from the service’s own settings: secrets reach no other container, only migrate gets the owner', async () => {
+    const declared = await declaredVariables();
+    for (const [name, s] of Object.entries(services)) {
+      const want = declared.get(name);
+      if (!want) continue;
+      const kind = s.command?.[0] === 'agent' ? 'agent' : name;
+      const allowed = new Set([...want, ...(CONNECTION_INPUTS[kind] ?? []), 'QUEUE_PREFIX']);
+      const referenced = Object.values(s.environment ?? {}).flatMap((value) =>
+        [...String(value).matchAll(/(?<!\$)\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!),
+      );
+      expect(
+        referenced.filter((v) => !allowed.has(v)),
+        `${name} gets values of other services' variables`,
+      ).toEqual([]);
+    }
+    const ownerUsers = Object.entries(services)
+      .filter(([, s]) => Object.values(s.environment ?? {}).some((v) => String(v).includes('${POSTGRES_PASSWORD')))
+      .map(([n]) => n);
+    expect(ownerUsers.sort()).toEqual(['migrate', 'postgres']);
   });
 });
 
@@ -173,6 +291,7 @@ describe('.env.example', () => {
     const shapes: [string, Record<string, unknown>][] = [
       ['runtime', runtimeEnvShape],
       ['cli', cliEnvShape],
+      ['migrate', migrateEnvShape],
     ];
     for (const component of registry.filter((c) => isPresent(c))) {
       if (component.kind === 'control-plane') {
@@ -204,6 +323,8 @@ describe('.env.example', () => {
     );
     for (const v of [
       'POSTGRES_PASSWORD',
+      'AGENT_DATABASE_PASSWORD',
+      'CONTROL_PLANE_DATABASE_PASSWORD',
       'REDIS_PASSWORD',
       'ADMIN_API_KEY',
       'GOOGLE_CLIENT_ID',
@@ -231,6 +352,10 @@ describe('docker/Dockerfile', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "\/app\/docker\/entrypoint\.sh"\]/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*healthcheck\.mjs/m);
+  });
+
+  it('builds without a registry beyond the base image: no `# syntax=` frontend to pull', () => {
+    expect(dockerfile).not.toMatch(/^#\s*syntax\s*=/im);
   });
 
   it('uses an even-numbered (LTS) Node line', () => {

@@ -4,10 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { waitFor } from '@fleet/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PERMANENT_EXIT_CODES, restartDelay } from '../src/fleet/backoff.ts';
-import { ManagedProcess } from '../src/fleet/managed-process.ts';
+import { type ExitedRun, ManagedProcess } from '../src/fleet/managed-process.ts';
 import { freePort } from '../src/fleet/ports.ts';
-import { CONTROL_PLANE, fleetRegistry } from '../src/fleet/registry.ts';
+import {
+  CONTROL_PLANE,
+  fleetRegistry,
+  PROBE_PORT_OFFSETS,
+  probePort,
+  REPLICA_PORT_STRIDE,
+} from '../src/fleet/registry.ts';
 import { selectComponents } from '../src/fleet/selection.ts';
+import { createStopSignals, type StopSignals } from '../src/fleet/stop-signals.ts';
 import { formatTable } from '../src/output/table.ts';
 import { formatDuration, formatUsd, parseDuration } from '../src/output/values.ts';
 
@@ -17,6 +24,7 @@ const running: ManagedProcess[] = [];
 function managed(mode: string, extra: { port?: number } = {}) {
   const lines: string[] = [];
   const notices: string[] = [];
+  const exits: ExitedRun[] = [];
   let healthy = 0;
   const p = new ManagedProcess({
     label: mode,
@@ -32,10 +40,13 @@ function managed(mode: string, extra: { port?: number } = {}) {
     onHealthy: () => {
       healthy++;
     },
+    onExit: (run) => {
+      exits.push(run);
+    },
     restartBaseMs: 20,
   });
   running.push(p);
-  return { p, lines, notices, healthy: () => healthy };
+  return { p, lines, notices, exits, healthy: () => healthy };
 }
 
 afterEach(async () => {
@@ -47,7 +58,7 @@ describe('ManagedProcess', () => {
     const { p, lines, notices } = managed('crash');
     p.start();
     await waitFor(() => p.restarts >= 3, { what: 'three restarts', timeoutMs: 10_000 });
-    expect(lines).toContain('crash | started crash\n');
+    expect(lines[0]).toMatch(/^crash \| started crash as crash-/);
     const delays = notices.map((n) => Number(/restarting in (\d+) ms/.exec(n)?.[1])).filter(Boolean);
     expect(delays.slice(0, 3)).toEqual([20, 40, 80]);
   });
@@ -74,6 +85,67 @@ describe('ManagedProcess', () => {
     expect(lines).toContain('serve | draining\n');
     expect(p.restarts).toBe(0);
   });
+
+  it('counts as healthy only its own instance, not another process answering on its port', async () => {
+    const port = await freePort();
+    const { p, lines } = managed('impostor', { port });
+    p.start();
+    // It answers /healthz, with another instance id, several times over.
+    await waitFor(() => lines.filter((l) => l.includes('probe answered')).length >= 3, { what: 'three probes' });
+    expect(p.state).toBe('starting');
+  });
+
+  it('reports each run that ended, with the instance id it ran as', async () => {
+    const { p, exits, lines } = managed('crash');
+    p.start();
+    await waitFor(() => exits.length >= 2, { what: 'two runs to end' });
+    expect(exits[0]).toMatchObject({ code: 1, signal: null, how: 'exited with code 1' });
+    expect(exits[0]!.instanceId).toMatch(/^crash-[0-9a-f]{8}$/);
+    expect(exits[1]!.instanceId).not.toBe(exits[0]!.instanceId);
+    expect(lines).toContain(`crash | started crash as ${exits[0]!.instanceId}\n`);
+  });
+});
+
+describe('stop signals', () => {
+  const SIGNAL = 'SIGUSR2';
+  let clock = 0;
+  let signals: StopSignals | undefined;
+  afterEach(() => signals?.dispose());
+
+  function watch() {
+    const seen: string[] = [];
+    signals = createStopSignals({
+      stop: (why) => seen.push(`stop ${why}`),
+      kill: (s) => seen.push(`kill ${s}`),
+      repeated: (s, ms) => seen.push(`repeated ${s} +${ms}`),
+      signals: [SIGNAL],
+      now: () => clock,
+    });
+    return seen;
+  }
+
+  it('takes copies of one signal inside the pause as one stop, and a signal after it as kill', () => {
+    const seen = watch();
+    clock = 1_000;
+    process.emit(SIGNAL, SIGNAL);
+    clock = 1_003;
+    process.emit(SIGNAL, SIGNAL);
+    clock = 1_900;
+    process.emit(SIGNAL, SIGNAL);
+    expect(signals!.stopping).toBe(true);
+    clock = 2_000;
+    process.emit(SIGNAL, SIGNAL);
+    expect(seen).toEqual([`stop ${SIGNAL}`, `repeated ${SIGNAL} +3`, `repeated ${SIGNAL} +900`, `kill ${SIGNAL}`]);
+  });
+
+  it('treats a signal after a requested stop as the second one', () => {
+    const seen = watch();
+    clock = 5_000;
+    signals!.request('every process gave up');
+    clock = 6_500;
+    process.emit(SIGNAL, SIGNAL);
+    expect(seen).toEqual(['stop every process gave up', `kill ${SIGNAL}`]);
+  });
 });
 
 describe('backoff', () => {
@@ -87,6 +159,22 @@ describe('backoff', () => {
 describe('selectComponents', () => {
   const registry = fleetRegistry();
   const root = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'no-such-checkout');
+
+  it('gives every agent its own fixed probe port, replicas on their own row', () => {
+    const agents = registry.filter((c) => c.kind === 'agent');
+    const ports = agents.flatMap((c) => [1, 2, 32].map((n) => probePort(9464, c, n)));
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(Object.fromEntries(agents.map((c) => [c.name, probePort(9464, c, 1)]))).toEqual({
+      'contact-intelligence': 9464,
+      analytics: 9465,
+      'email-integration': 9466,
+      'continuous-intelligence': 9467,
+      'media-transcription': 9468,
+      scheduler: 9469,
+    });
+    expect(probePort(9464, agents.find((c) => c.name === 'analytics')!, 2)).toBe(9464 + 1 + REPLICA_PORT_STRIDE);
+    for (const offset of Object.values(PROBE_PORT_OFFSETS)) expect(offset).toBeLessThan(REPLICA_PORT_STRIDE);
+  });
 
   it('derives the registry from the catalog plus the control plane', () => {
     expect(registry.at(-1)).toEqual(CONTROL_PLANE);

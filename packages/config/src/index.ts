@@ -1,4 +1,4 @@
-export { ConfigError, loadEnvOrExit, parseEnv } from './parse-env.ts';
+export { CONFIG_EXIT_CODE, ConfigError, loadEnvOrExit, parseEnv, shownValue } from './parse-env.ts';
 export {
   booleanFlag,
   commonEnv,

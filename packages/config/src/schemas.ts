@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** Building blocks for service env schemas; each error message names what is expected. */
@@ -55,4 +57,13 @@ export const commonEnv = {
   LOG_LEVEL: logLevel.default('info'),
   /** pretty-print logs (default: when stdout is a terminal) */
   LOG_PRETTY: booleanFlag.optional(),
+  /**
+   * This process's identity: answered by its /healthz probe and recorded as the BullMQ worker
+   * name (a job's `processedBy`). Process mode sets a new one for every start; the default is
+   * host, pid and a random suffix (containers all run as pid 1).
+   */
+  FLEET_INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:#@-]{1,120}$/, 'may contain only letters, digits and . _ : # @ - (at most 120)')
+    .default(() => `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
 };

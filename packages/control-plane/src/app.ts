@@ -4,12 +4,19 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { OpsDeps } from '@fleet/ops';
 import { QUEUE_NAMES } from '@fleet/queues';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createAuth, requireAdmin } from './auth.ts';
-import { HttpError, sendError } from './http-errors.ts';
+import { clientErrorHandler, frameworkError, HttpError, sendError } from './http-errors.ts';
+import { checkCharset, checkRequestText, checkUrlLength } from './input-guard.ts';
 import { buildOpenApi } from './openapi.ts';
 import { apiRoutes } from './routes/api.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
@@ -26,6 +33,10 @@ export interface AppOptions {
   trustProxy: boolean;
   refreshSeconds: number;
   stuckMinutes: number;
+  /** IDEMPOTENCY_KEY_TTL_HOURS in ms. */
+  idempotencyTtlMs?: number;
+  /** FLEET_INSTANCE_ID, answered by /healthz (process mode tells its own child by it). */
+  instanceId?: string;
 }
 
 const PUBLIC = new Set(['/healthz', '/readyz', '/openapi.json', '/dashboard/login', '/']);
@@ -45,6 +56,28 @@ function isPage(request: FastifyRequest, path: string): boolean {
   );
 }
 
+/** Probes and static files: asked for every few seconds by orchestrators and open dashboards. */
+const QUIET = (path: string) => path === '/healthz' || path === '/readyz' || path.startsWith('/dashboard/assets/');
+
+/**
+ * The one log line of a request: method, route (the pattern, so ids and query strings stay out),
+ * status, duration and the key that made it; never a body. Probes and assets at debug, so an
+ * idle control plane does not fill its log with them.
+ */
+function logRequest(request: FastifyRequest, reply: FastifyReply): void {
+  const path = pathOf(request);
+  const route = request.routeOptions.url ?? path;
+  const ms = Math.round(reply.elapsedTime);
+  const line = {
+    method: request.method,
+    route,
+    status: reply.statusCode,
+    ms,
+    keyId: request.principal?.id ?? null,
+  };
+  request.log[QUIET(path) ? 'debug' : 'info'](line, `${request.method} ${route} ${reply.statusCode} ${ms}ms`);
+}
+
 /** Builds the control plane's HTTP app (not listening yet). */
 export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -53,7 +86,12 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: o.bodyLimitBytes,
     trustProxy: o.trustProxy,
-    routerOptions: { ignoreTrailingSlash: true },
+    // Ids are up to 200 characters (ops answers 400 naming the field beyond that); much longer
+    // path parameters are refused by the router with 414.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Errors before routing and of the HTTP parser get the same JSON shape as every other error.
+    frameworkErrors: frameworkError,
+    clientErrorHandler,
   });
   const auth = createAuth({ db: o.deps.db, adminKey: o.adminKey, sessionTtlMs: o.sessionTtlMs });
 
@@ -64,17 +102,24 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info(
-      {
-        method: request.method,
-        path: pathOf(request),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-        principal: request.principal?.id,
-      },
-      'request',
-    );
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply));
+
+  // Hooks answer errors themselves rather than throwing: plugins such as bull-board install their
+  // own error handlers, which would turn a 4xx into a 500.
+  app.addHook('onRequest', async (request, reply) => {
+    try {
+      checkUrlLength(request);
+      checkCharset(request);
+    } catch (error) {
+      return sendError(request, reply, error);
+    }
+  });
+  app.addHook('preValidation', async (request, reply) => {
+    try {
+      checkRequestText(request);
+    } catch (error) {
+      return sendError(request, reply, error);
+    }
   });
 
   // Authentication before anything else (rate limits then count per key, not per address).
@@ -83,7 +128,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     if (PUBLIC.has(path) || path.startsWith('/dashboard/assets/')) return;
     try {
       await auth.authenticate(request);
-      if (path.startsWith('/admin/queues')) requireAdmin(request);
+      if (path.startsWith('/admin/queues')) requireAdmin(request, 'queue management (bull-board)');
     } catch (error) {
       if (error instanceof HttpError && error.status === 401 && isPage(request, path)) {
         return reply.redirect('/dashboard/login');
@@ -112,7 +157,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
 
   const openapi = buildOpenApi();
   app.get('/openapi.json', async () => openapi);
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', async () => ({ status: 'ok', instance: o.instanceId ?? null }));
   app.get('/readyz', async (_request, reply) => {
     const checks: Record<string, string> = { postgres: 'ok', redis: 'ok' };
     await Promise.all([
@@ -127,7 +172,7 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
   });
 
-  await apiRoutes(app, o.deps, o.stuckMinutes);
+  await apiRoutes(app, o.deps, { stuckMinutes: o.stuckMinutes, idempotencyTtlMs: o.idempotencyTtlMs });
   await dashboardRoutes(app, {
     deps: o.deps,
     auth,

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Database } from '@fleet/db';
-import { type Principal, verifyApiKey } from '@fleet/ops';
+import { assertAdmin, type Principal, verifyApiKey } from '@fleet/ops';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { HttpError } from './http-errors.ts';
@@ -111,10 +111,10 @@ export function createAuth(options: AuthOptions) {
 
 export type Auth = ReturnType<typeof createAuth>;
 
-export function requireAdmin(request: FastifyRequest): void {
-  if (request.principal?.access.kind !== 'admin') {
-    throw new HttpError(403, 'forbidden', 'this needs the admin key');
-  }
+/** The access rule of @fleet/ops for things only operators may use; `what` names the thing. */
+export function requireAdmin(request: FastifyRequest, what = 'this'): void {
+  if (!request.principal) throw new HttpError(401, 'unauthorized', 'an API key is required');
+  assertAdmin(request.principal.access, what);
 }
 
 function sameOrigin(request: FastifyRequest): boolean {
@@ -129,11 +129,21 @@ function sameOrigin(request: FastifyRequest): boolean {
   }
 }
 
+/**
+ * The value of cookie `name`, or undefined. A value that is not valid percent-encoding is no
+ * cookie at all: it cannot be one this service set (its values are base64url).
+ */
 export function readCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }

@@ -18,6 +18,11 @@ export const controlPlaneEnvSchema = z.object({
     .min(24, 'must be at least 24 characters (use e.g. `openssl rand -base64 32`)'),
   /** Lifetime of a dashboard login. */
   SESSION_TTL_HOURS: positiveInt.max(24 * 30, 'must be at most 720 hours').default(12),
+  /**
+   * How long an Idempotency-Key holds: a repeat within this time returns the first job; later it
+   * is a new request. data_cleanup deletes keys older than this (set the same value for it).
+   */
+  IDEMPOTENCY_KEY_TTL_HOURS: positiveInt.max(24 * 365, 'must be at most 8760 hours').default(24),
   /** Requests per minute per key (or per client IP before authentication). */
   RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
   // Dashboard -------------------------------------------------------------------------------------

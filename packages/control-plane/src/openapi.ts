@@ -1,7 +1,7 @@
-import { taskFiltersSchema } from '@fleet/ops';
-import { catalog, QUEUE_NAMES } from '@fleet/queues';
+import { statsFiltersSchema, taskFiltersSchema } from '@fleet/ops';
+import { catalog, type JobScope, QUEUE_NAMES } from '@fleet/queues';
 import { z } from 'zod';
-import { enqueueBodySchema } from './routes/api.ts';
+import { cancelBodySchema, createKeyBodySchema, enqueueBodySchema } from './routes/api.ts';
 
 type Json = Record<string, unknown>;
 
@@ -19,7 +19,9 @@ const errorResponse = (description: string) => ({
 const commonErrors = {
   '400': errorResponse('Invalid input; `error.fields` lists every bad field.'),
   '401': errorResponse('Missing, unknown or revoked API key.'),
-  '403': errorResponse('The key may not access this workspace (or needs the admin key).'),
+  '403': errorResponse(
+    'The key may not access this workspace, or this needs the admin key (fleet jobs, fleet-wide figures, key management).',
+  ),
   '429': errorResponse('Rate limited; retry after the `retry-after` header.'),
 };
 
@@ -32,13 +34,20 @@ export function buildOpenApi(): Json {
   const bodyBase = inputSchema(enqueueBodySchema);
   for (const queue of QUEUE_NAMES) {
     const q = catalog[queue];
-    for (const [job, def] of Object.entries(q.jobs as Record<string, { payload: z.ZodType; description: string }>)) {
+    for (const [job, def] of Object.entries(
+      q.jobs as Record<string, { payload: z.ZodType; description: string; scope: JobScope }>,
+    )) {
+      const who =
+        def.scope === 'fleet'
+          ? 'A fleet job: the admin key only.'
+          : 'A workspace job: any key for the workspace its `workspace_id` names (a payload without one needs the admin key).';
       paths[`/v1/jobs/${queue}/${job}`] = {
         post: {
           operationId: `enqueue_${job}`,
           tags: [queue],
           summary: def.description,
-          description: `Validates the payload, enqueues one \`${job}\` job on \`${queue}\` (consumed by ${q.agent}) and returns where to poll. Payloads larger than ${q.maxPayloadBytes} bytes get 413.`,
+          'x-fleet-scope': def.scope,
+          description: `Validates the payload, enqueues one \`${job}\` job on \`${queue}\` (consumed by ${q.agent}) and returns where to poll. Payloads larger than ${q.maxPayloadBytes} bytes get 413. ${who}`,
           parameters: [
             {
               name: 'Idempotency-Key',
@@ -71,6 +80,9 @@ export function buildOpenApi(): Json {
             ...commonErrors,
             '409': errorResponse('The idempotency key was used for a different request.'),
             '413': errorResponse('Body or payload too large.'),
+            '503': errorResponse(
+              'Redis did not confirm the add (`enqueue_unconfirmed`): the job may be queued. Poll the job, or repeat the request with the same Idempotency-Key (never a second job).',
+            ),
           },
         },
       };
@@ -114,23 +126,24 @@ export function buildOpenApi(): Json {
   paths['/v1/tasks/{id}/cancel'] = {
     post: {
       operationId: 'cancelTask',
-      summary: 'Removes a waiting/delayed job (200) or asks the worker to abort an active one (202).',
+      summary: 'Cancels a task wherever its job is; 200 when it is cancelled, 202 when it will be when recovered.',
+      description:
+        'A waiting or delayed job is removed; a running one is aborted by its worker. A cancel of a job whose ' +
+        'worker died is recorded and honoured when the job is recovered (202, `outcome: pending`): it never runs ' +
+        'again. `message` says which happened. A finished task is 409 ("already finished").',
       parameters: [idParam, queueParam],
       requestBody: {
         required: false,
-        content: {
-          'application/json': {
-            schema: {
-              type: 'object',
-              properties: { reason: { type: 'string', maxLength: 500 } },
-              additionalProperties: false,
-            },
-          },
-        },
+        content: { 'application/json': { schema: inputSchema(cancelBodySchema.unwrap()) } },
       },
       responses: {
-        '200': { description: 'Removed.' },
-        '202': { description: 'Cancel requested from the worker.' },
+        '200': {
+          description: 'Cancelled: `{ outcome: "cancelled", action, queue, job_id, attempt, message }`.',
+        },
+        '202': {
+          description:
+            'Recorded; the job ends cancelled when its worker stops it or it is recovered: `{ outcome: "pending", action: "marked", ... }`.',
+        },
         ...commonErrors,
         '404': errorResponse('No such task.'),
         '409': errorResponse('Already finished.'),
@@ -168,10 +181,27 @@ export function buildOpenApi(): Json {
       responses: { '200': { description: '{ summary: [...] }' }, ...commonErrors },
     },
   };
+  const statsFilters = inputSchema(statsFiltersSchema) as { properties: Record<string, Json> };
+  paths['/v1/stats'] = {
+    get: {
+      operationId: 'stats',
+      summary: 'The dashboard’s figures over the caller’s workspaces (or one of them).',
+      parameters: Object.entries(statsFilters.properties).map(([name, schema]) => ({
+        name,
+        in: 'query',
+        required: false,
+        schema,
+      })),
+      responses: {
+        '200': { description: '{ totals, byType, costByDay, throughput, stuck, failures }' },
+        ...commonErrors,
+      },
+    },
+  };
   paths['/v1/queues'] = {
     get: {
       operationId: 'queues',
-      summary: 'Live counts of every queue.',
+      summary: 'Admin: live counts of every queue (fleet-wide figures).',
       responses: { '200': { description: '{ queues: [...] }' }, ...commonErrors },
     },
   };
@@ -184,7 +214,18 @@ export function buildOpenApi(): Json {
     post: {
       operationId: 'createApiKey',
       summary: 'Admin: create a key scoped to workspaces; the key is shown once.',
-      responses: { '201': { description: '{ key, id, ... }' }, ...commonErrors },
+      description: 'The same operation as `fleet api-keys create --name <name> --workspace <uuid>...`.',
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: inputSchema(createKeyBodySchema) } },
+      },
+      responses: {
+        '201': {
+          description: 'Created; `key` is the secret, returned only in this response.',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/CreatedApiKey' } } },
+        },
+        ...commonErrors,
+      },
     },
   };
   paths['/v1/api-keys/{id}'] = {
@@ -227,6 +268,29 @@ export function buildOpenApi(): Json {
               },
             },
           },
+        },
+        ApiKey: {
+          type: 'object',
+          required: ['id', 'name', 'key_prefix', 'workspace_ids', 'created_at', 'last_used_at', 'revoked_at'],
+          properties: {
+            id: { type: 'string', format: 'uuid' },
+            name: { type: 'string' },
+            key_prefix: { type: 'string', description: 'Identifies the key in listings; `fleet_` and 8 hex digits.' },
+            workspace_ids: { type: 'array', items: { type: 'string', format: 'uuid' } },
+            created_at: { type: 'string', format: 'date-time' },
+            last_used_at: { type: ['string', 'null'], format: 'date-time' },
+            revoked_at: { type: ['string', 'null'], format: 'date-time' },
+          },
+        },
+        CreatedApiKey: {
+          allOf: [
+            { $ref: '#/components/schemas/ApiKey' },
+            {
+              type: 'object',
+              required: ['key'],
+              properties: { key: { type: 'string', description: 'The key itself; shown only once.' } },
+            },
+          ],
         },
         Enqueued: {
           type: 'object',

@@ -1,7 +1,7 @@
 import { parseEnv } from '@fleet/config';
 import { openOps } from '@fleet/ops';
 import { createRedis } from '@fleet/queues';
-import { createLogger, createScrubber, secretValuesFromEnv } from '@fleet/runtime';
+import { createLogger, createScrubber, explainListenError, secretValuesFromEnv } from '@fleet/runtime';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -57,8 +57,17 @@ export async function startControlPlane(
       trustProxy: env.TRUST_PROXY,
       refreshSeconds: env.DASHBOARD_REFRESH_SECONDS,
       stuckMinutes: env.STUCK_AFTER_MINUTES,
+      idempotencyTtlMs: env.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
+      instanceId: env.FLEET_INSTANCE_ID,
     });
-    await app.listen({ port: env.CONTROL_PLANE_PORT, host: env.CONTROL_PLANE_HOST });
+    await app.listen({ port: env.CONTROL_PLANE_PORT, host: env.CONTROL_PLANE_HOST }).catch((error: unknown) => {
+      throw explainListenError(error, {
+        service: 'control-plane',
+        host: env.CONTROL_PLANE_HOST,
+        port: env.CONTROL_PLANE_PORT,
+        variable: 'CONTROL_PLANE_PORT',
+      });
+    });
   } catch (error) {
     rateLimitRedis.disconnect();
     await ops.close();

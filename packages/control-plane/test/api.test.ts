@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningControlPlane, startControlPlane } from '../src/index.ts';
 import { ADMIN_KEY, client, controlPlaneEnv } from './helpers.ts';
+import { rawRequest } from './raw-http.ts';
 
 let tdb: TestDatabase;
 let tredis: TestRedis;
@@ -56,7 +57,7 @@ describe('authentication', () => {
       expect(r.body.error.code).toBe('unauthorized');
       expect(r.body.error.message).toMatch(/API key/);
     }
-    const xkey = await call('GET', '/v1/queues', { key: null, headers: { 'x-api-key': keyA } });
+    const xkey = await call('GET', '/v1/tasks', { key: null, headers: { 'x-api-key': keyA } });
     expect(xkey.status).toBe(200);
   });
 
@@ -313,14 +314,17 @@ describe('GET /v1/summary and /v1/queues', () => {
     });
   });
 
-  it('lists live counts of every queue', async () => {
-    const before = await call('GET', '/v1/queues', { key: keyA });
+  it('lists live counts of every queue, to the admin key only', async () => {
+    const scoped = await call('GET', '/v1/queues', { key: keyA });
+    expect(scoped.status).toBe(403);
+    expect(scoped.body.error.message).toMatch(/fleet-wide queue counts needs the admin key/);
+    const before = await call('GET', '/v1/queues');
     const media = (b: typeof before) =>
       b.body.queues.find((q: { queue: string }) => q.queue === 'media_transcription_queue');
     await call('POST', '/v1/jobs/media_transcription_queue/media_transcription', {
       body: { payload: { workspace_id: wsA, media_file_id: '5b1f0c8e-2f4a-4c1d-9b7e-3a2d1c0b9a8f' } },
     });
-    const after = await call('GET', '/v1/queues', { key: keyA });
+    const after = await call('GET', '/v1/queues');
     expect(after.body.queues).toHaveLength(6);
     expect(media(after).waiting).toBe(media(before).waiting + 1);
     expect(media(after).oldest_waiting_ms).toBeGreaterThanOrEqual(0);
@@ -380,26 +384,28 @@ describe('cancel and retry', () => {
     });
     const c = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA, body: { reason: 'duplicate' } });
     expect(c.status).toBe(200);
-    expect(c.body).toMatchObject({ action: 'removed', attempt: 1 });
+    expect(c.body).toMatchObject({ outcome: 'cancelled', action: 'removed', attempt: 1 });
+    expect(c.body.message).toMatch(/^cancelled: removed job/);
     const rows = await rowsOf(r.body.job_id);
     expect(rows.map((x) => x.status)).toEqual(['cancelled']);
     expect(rows[0]!.error_message).toMatch(/duplicate/);
-    expect((await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA })).status).toBe(409);
+    const again = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA });
+    expect(again.status).toBe(409);
+    expect(again.body.error.message).toMatch(/already finished/);
     const bad = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { key: keyA, body: { why: 'x' } });
     expect(bad.status).toBe(400);
   });
 
-  it('cancels an active job through its worker (202) and the worker records it', async () => {
+  it('cancels an active job through its worker and answers once the worker recorded it (200)', async () => {
     mode = 'block';
     const r = await call('POST', '/v1/jobs/maintenance_queue/system_health_check', { body: { payload: {} } });
     await waitFor(() => started.includes(r.body.job_id), { what: 'job to start' });
     const c = await call('POST', `/v1/tasks/${r.body.job_id}/cancel`, { body: { reason: 'operator test' } });
-    expect(c.status).toBe(202);
-    expect(c.body).toMatchObject({ action: 'signalled', receivers: 1 });
-    const row = await waitFor(async () => (await rowsOf(r.body.job_id)).find((x) => x.status === 'cancelled'), {
-      what: 'cancelled row',
-    });
-    expect(row.error_message).toMatch(/operator test/);
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({ outcome: 'cancelled', action: 'aborted', receivers: 1, attempt: 1 });
+    const rows = await rowsOf(r.body.job_id);
+    expect(rows.map((x) => x.status)).toEqual(['cancelled']);
+    expect(rows[0]!.error_message).toMatch(/operator test/);
     mode = 'ok';
   });
 
@@ -445,6 +451,77 @@ describe('cancel and retry', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('treats a malformed session cookie as no session (401)', async () => {
+    const r = await call('GET', '/v1/tasks', { key: null, headers: { cookie: 'fleet_session=%E0%A4%A' } });
+    expect(r.status).toBe(401);
+    expect(r.body.error.code).toBe('unauthorized');
+  });
+
+  it('answers 400 naming the field for NUL and control characters in ids, filters and bodies', async () => {
+    const cases: [string, string, { body?: unknown }, string][] = [
+      ['GET', '/v1/tasks/a%00b', {}, 'id'],
+      ['GET', '/v1/tasks?job_id=a%00b', {}, 'job_id'],
+      ['GET', '/v1/tasks?queue=%1B%5B2J', {}, 'queue'],
+      ['GET', `/v1/tasks/${'x'.repeat(10)}?queue=a%00`, {}, 'queue'],
+      ['DELETE', '/v1/api-keys/k%00', {}, 'id'],
+      ['POST', '/v1/tasks/x/cancel', { body: { reason: 'a\u0000b' } }, 'reason'],
+      ['POST', '/v1/api-keys', { body: { name: 'n\u0007', workspace_ids: [wsA] } }, 'name'],
+    ];
+    for (const [method, path, options, field] of cases) {
+      const r = await call(method, path, options);
+      expect(r.status, path).toBe(400);
+      expect(r.body.error.fields?.[0]?.field, path).toBe(field);
+      expect(r.body.error.message, path).toMatch(/control characters \(found U\+00/);
+    }
+  });
+
+  it('answers 400 for times outside 1970-9999 and for days that do not exist', async () => {
+    for (const since of ['-271821-04-20T00:00:00Z', '1969-12-31T23:59:59Z', '2026-02-31T00:00:00Z', '0x10']) {
+      const r = await call('GET', `/v1/tasks?since=${encodeURIComponent(since)}`);
+      expect(r.status, since).toBe(400);
+      expect(r.body.error.fields[0].field).toBe('since');
+    }
+    const rollup = await call('POST', '/v1/jobs/analytics_queue/daily_analytics_rollup', {
+      body: { payload: { workspace_id: wsA, date: '1969-12-31' } },
+    });
+    expect(rollup.status).toBe(400);
+    expect(rollup.body.error.fields).toEqual([{ field: 'date', message: 'must be between 1970 and 9999' }]);
+  });
+
+  it('answers fastify’s and Node’s own errors in the project’s JSON shape', async () => {
+    const badUrl = await call('GET', '/v1/tasks/%E0%A4%A');
+    expect(badUrl.status).toBe(400);
+    expect(badUrl.body).toEqual({
+      error: { code: 'invalid_input', message: 'the URL is not valid: a percent-escape does not decode to UTF-8' },
+    });
+    const badQuery = await call('GET', '/v1/tasks?job_id=%E0%A4%A');
+    expect(badQuery.status).toBe(400);
+    expect(badQuery.body.error.fields[0].field).toBe('job_id');
+    const longUrl = await call('GET', `/v1/tasks?job_id=${'x'.repeat(9_000)}`);
+    expect(longUrl.status).toBe(414);
+    expect(longUrl.body.error.code).toBe('uri_too_long');
+    const longParam = await call('GET', `/v1/tasks/${'x'.repeat(600)}`);
+    expect(longParam.status).toBe(414);
+    expect(longParam.body.error.code).toBe('uri_too_long');
+    const headers = await rawRequest(
+      cp.port,
+      `GET /v1/tasks HTTP/1.1\r\nHost: x\r\nX-Pad: ${'x'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(headers.status).toBe(431);
+    expect(JSON.parse(headers.body).error.code).toBe('headers_too_large');
+    const garbage = await rawRequest(cp.port, 'GARBAGE\r\n\r\n');
+    expect(garbage.status).toBe(400);
+    expect(JSON.parse(garbage.body).error.code).toBe('invalid_input');
+    const charset = await call('POST', '/v1/tasks/x/cancel', {
+      raw: '{}',
+      headers: { 'content-type': 'application/json; charset=utf-16' },
+    });
+    expect(charset.status).toBe(415);
+    expect(charset.body.error.code).toBe('unsupported_media_type');
+  });
+});
+
 describe('rate limiting, routing and documents', () => {
   it('answers 429 with JSON once a key exceeds its rate', async () => {
     const limited = await startControlPlane({
@@ -453,9 +530,9 @@ describe('rate limiting, routing and documents', () => {
     try {
       const c = client(limited.url);
       const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await c('GET', '/v1/queues', { key: keyA })).status);
+      for (let i = 0; i < 4; i++) statuses.push((await c('GET', '/v1/tasks', { key: keyA })).status);
       expect(statuses).toEqual([200, 200, 200, 429]);
-      const r = await c('GET', '/v1/queues', { key: keyA });
+      const r = await c('GET', '/v1/tasks', { key: keyA });
       expect(r.body.error.code).toBe('rate_limited');
       expect(r.headers.get('retry-after')).toBeTruthy();
       // Another key has its own budget.
@@ -469,7 +546,7 @@ describe('rate limiting, routing and documents', () => {
     const r = await call('GET', '/v1/nope');
     expect(r.status).toBe(404);
     expect(r.body.error.code).toBe('not_found');
-    expect((await call('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok' });
+    expect((await call('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok', instance: expect.any(String) });
     expect((await call('GET', '/readyz', { key: null })).status).toBe(200);
     const doc = await call('GET', '/openapi.json', { key: null });
     expect(doc.body.openapi).toBe('3.1.0');
@@ -478,6 +555,12 @@ describe('rate limiting, routing and documents', () => {
     expect(payload.required).toEqual(['workspace_id']);
     expect(payload.additionalProperties).toBe(false);
     expect(Object.keys(payload.properties)).toEqual(expect.arrayContaining(['workspace_id', 'date', 'triggered_by']));
+    // Creating a key has a request schema: no guessing the body.
+    const createKey = doc.body.paths['/v1/api-keys'].post.requestBody.content['application/json'].schema;
+    expect(createKey.required).toEqual(['name', 'workspace_ids']);
+    expect(createKey.additionalProperties).toBe(false);
+    expect(createKey.properties.workspace_ids).toMatchObject({ type: 'array', minItems: 1 });
+    expect(createKey.properties.workspace_ids.items.format).toBe('uuid');
   });
 
   it('signs the dashboard in with a key, and refuses cross-site writes with the session cookie', async () => {

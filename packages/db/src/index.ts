@@ -1,4 +1,5 @@
 export { type CreateDbOptions, createDb, createPool } from './create-db.ts';
+export { ensureLoginRole, type LoginRole, LoginRoleError, scramSha256Verifier } from './login-roles.ts';
 export {
   appliedMigrations,
   DEFAULT_MIGRATIONS_DIR,

@@ -36,6 +36,8 @@ export const TASK_TYPES = [
   'data_cleanup',
   'system_health_check',
   'media_transcription',
+  /** A job name its queue does not know (migration 110); its row is failed and names the job. */
+  'unknown_job',
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
@@ -137,10 +139,19 @@ export interface MailAccountsTable {
   provider: Generated<string>;
   email_address: string;
   refresh_token_encrypted: string | null;
+  /** Sync cursor: Gmail's history id, or IMAP's per-folder state as JSON (126). */
   history_id: string | null;
   last_synced_at: Timestamp | null;
   is_active: Generated<boolean>;
   created_at: WithDefault<Timestamp>;
+  /** IMAP server and login (126); the password only as ciphertext. */
+  imap_host: string | null;
+  imap_port: number | null;
+  imap_security: 'tls' | 'starttls' | 'none' | null;
+  imap_username: string | null;
+  imap_password_encrypted: string | null;
+  /** Folders to sync; null = INBOX and the \Sent folder. */
+  imap_folders: string[] | null;
 }
 
 export interface EmailThreadsTable {
@@ -162,7 +173,8 @@ export interface EmailsTable {
   contact_id: string | null;
   provider_message_id: string;
   direction: 'inbound' | 'outbound';
-  from_address: string;
+  /** Null when the message names no sender (125). */
+  from_address: string | null;
   from_name: string | null;
   to_addresses: Generated<string[]>;
   cc_addresses: Generated<string[]>;
@@ -207,6 +219,8 @@ export interface EmailInsightsTable {
   output_tokens: Generated<number>;
   cache_read_tokens: Generated<number>;
   cache_write_tokens: Generated<number>;
+  /** The email's direction, copied by a trigger (migration 120): whose words the insight reads. */
+  kind: Generated<'inbound' | 'outbound'>;
 }
 
 export interface MediaFilesTable {
@@ -282,10 +296,20 @@ export interface IdempotencyKeysTable {
   created_at: WithDefault<Timestamp>;
 }
 
+/** Enqueues whose outcome was unknown (100); the reconciler confirms or fails their rows. */
+export interface UnconfirmedEnqueuesTable {
+  queue_name: string;
+  job_id: string;
+  workspace_id: string | null;
+  reason: string;
+  recorded_at: WithDefault<Timestamp>;
+}
+
 /** Every table the fleet touches. */
 export interface Database {
   api_keys: ApiKeysTable;
   idempotency_keys: IdempotencyKeysTable;
+  unconfirmed_enqueues: UnconfirmedEnqueuesTable;
   autonomous_tasks: AutonomousTasksTable;
   organizations: OrganizationsTable;
   workspaces: WorkspacesTable;

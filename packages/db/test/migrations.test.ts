@@ -175,7 +175,7 @@ describe('migrateToLatest on an empty database', () => {
         to_regprocedure('get_autonomous_task_summary(uuid, text, integer)') IS NOT NULL AS summary_fn,
         to_regprocedure('auth.uid()') IS NOT NULL AS auth_uid,
         (SELECT array_agg(rolname::text ORDER BY rolname) FROM pg_roles
-          WHERE rolname IN ('anon', 'authenticated', 'service_role', 'fleet_agent')) AS roles,
+          WHERE rolname IN ('anon', 'authenticated', 'service_role', 'fleet_agent', 'fleet_control_plane')) AS roles,
         (SELECT array_agg(tgname::text ORDER BY tgname) FROM pg_trigger
           WHERE tgrelid = 'autonomous_tasks'::regclass AND NOT tgisinternal) AS triggers,
         (SELECT array_agg(policyname::text ORDER BY policyname) FROM pg_policies
@@ -186,9 +186,16 @@ describe('migrateToLatest on an empty database', () => {
     expect(rows[0]).toEqual({
       summary_fn: true,
       auth_uid: true,
-      roles: ['anon', 'authenticated', 'fleet_agent', 'service_role'],
+      roles: ['anon', 'authenticated', 'fleet_agent', 'fleet_control_plane', 'service_role'],
       triggers: ['trigger_autonomous_tasks_updated_at', 'trigger_calculate_duration'],
-      policies: ['agent_write', 'service_role_all_access', 'workspace_isolation_select'],
+      policies: [
+        'agent_write',
+        'control_plane_insert',
+        'control_plane_read',
+        'control_plane_update',
+        'service_role_all_access',
+        'workspace_isolation_select',
+      ],
       indexes: expect.arrayContaining([
         'autonomous_tasks_pkey',
         'idx_autonomous_tasks_executed_at',

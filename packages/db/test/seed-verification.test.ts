@@ -263,7 +263,7 @@ describe('seed Test 4: RLS policies', () => {
     expect(rows).toEqual([{ tablename: 'autonomous_tasks', rowsecurity: true }]);
   });
 
-  it('has exactly the policies of 043 as amended by 046 (system_insert replaced by agent_write)', async () => {
+  it('has exactly the policies of 043 as amended by 046 (system_insert replaced by agent_write) and 115', async () => {
     // The seed's query, plus the roles each policy applies to.
     const { rows } = await sql<Record<string, unknown>>`
       SELECT
@@ -282,6 +282,28 @@ describe('seed Test 4: RLS policies', () => {
         policyname: 'agent_write',
         cmd: 'ALL',
         roles: ['fleet_agent'],
+        has_using: 'USING clause present',
+        has_check: 'WITH CHECK present',
+      },
+      // 115: the control plane reads and records audit rows, and never deletes one.
+      {
+        policyname: 'control_plane_insert',
+        cmd: 'INSERT',
+        roles: ['fleet_control_plane'],
+        has_using: 'No USING clause',
+        has_check: 'WITH CHECK present',
+      },
+      {
+        policyname: 'control_plane_read',
+        cmd: 'SELECT',
+        roles: ['fleet_control_plane'],
+        has_using: 'USING clause present',
+        has_check: 'No WITH CHECK',
+      },
+      {
+        policyname: 'control_plane_update',
+        cmd: 'UPDATE',
+        roles: ['fleet_control_plane'],
         has_using: 'USING clause present',
         has_check: 'WITH CHECK present',
       },

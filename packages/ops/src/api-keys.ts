@@ -3,6 +3,7 @@ import { type Database, isUuid } from '@fleet/db';
 import type { Kysely } from 'kysely';
 import type { Access } from './access.ts';
 import { invalidInput, notFound } from './errors.ts';
+import { textProblem } from './text.ts';
 
 /** An API key as listed (never the key itself). */
 export interface ApiKeyInfo {
@@ -36,7 +37,12 @@ export async function createApiKey(
   input: { name: string; workspaceIds: string[] },
 ): Promise<{ key: string; info: ApiKeyInfo }> {
   const fields = [];
-  if (!input.name || input.name.length > 200) fields.push({ field: 'name', message: 'must be 1-200 characters' });
+  if (typeof input.name !== 'string' || !input.name || input.name.length > 200) {
+    fields.push({ field: 'name', message: 'must be 1-200 characters' });
+  } else {
+    const problem = textProblem(input.name, 'id');
+    if (problem) fields.push({ field: 'name', message: problem });
+  }
   if (!Array.isArray(input.workspaceIds) || input.workspaceIds.length === 0) {
     fields.push({ field: 'workspace_ids', message: 'must list at least one workspace UUID' });
   } else {
@@ -67,6 +73,12 @@ export async function listApiKeys(db: Kysely<Database>): Promise<ApiKeyInfo[]> {
 
 /** Revokes a key by id or prefix; requests with it fail from then on. */
 export async function revokeApiKey(db: Kysely<Database>, idOrPrefix: string): Promise<ApiKeyInfo> {
+  const problem = textProblem(idOrPrefix, 'id') ?? (idOrPrefix.length > 200 ? 'must be at most 200 characters' : null);
+  if (problem || !idOrPrefix) {
+    throw invalidInput(`invalid API key id: ${problem ?? 'is empty'}`, [
+      { field: 'id', message: problem ?? 'is required' },
+    ]);
+  }
   const row = await db
     .updateTable('api_keys')
     .set({ revoked_at: new Date() })

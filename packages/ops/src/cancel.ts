@@ -1,6 +1,6 @@
-import { isUuid, type JsonObject, type TaskType } from '@fleet/db';
-import { auditJobId, catalog, isQueueName } from '@fleet/queues';
-import { publishCancel } from '@fleet/runtime';
+import { isUuid, type JsonObject, TERMINAL_STATUSES } from '@fleet/db';
+import { auditJobId, catalog, isQueueName, taskTypeOf } from '@fleet/queues';
+import { clearCancelMark, markCancelled } from '@fleet/runtime';
 import type { TaskStart } from '@fleet/task-logger';
 import type { Job } from 'bullmq';
 import { type Access, ADMIN } from './access.ts';
@@ -13,39 +13,35 @@ export interface CancelOptions {
   queue?: string;
   /** Recorded in the row's error_message and sent to the worker; default 'cancelled by an operator'. */
   reason?: string;
+  /** How long to wait for the worker running the job to confirm (default 3 s). */
+  confirmMs?: number;
 }
 
-export type CancelResult =
-  | {
-      /** The job was waiting or delayed: it is removed and its next attempt recorded as cancelled. */
-      action: 'removed';
-      queue: string;
-      jobId: string;
-      attempt: number;
-    }
-  | {
-      /** The job is running: its worker was asked to abort it; the worker records the cancelled row. */
-      action: 'signalled';
-      queue: string;
-      jobId: string;
-      /** Worker processes that received the request (0: none listening, e.g. all restarting). */
-      receivers: number;
-    }
-  | {
-      /** The job was already gone from Redis; its open `pending` row is closed as cancelled. */
-      action: 'closed';
-      queue: string;
-      jobId: string;
-      attempt: number;
-    };
+export interface CancelResult {
+  /**
+   * `cancelled`: the task's latest row is `cancelled` now. `pending`: the cancel is recorded but
+   * the worker that holds the job has not stopped it yet — it is still stopping, or it died and
+   * BullMQ has not handed the job out again. Either way the job never runs again: the next
+   * attempt, or the recovery of the lost one, ends `cancelled`.
+   */
+  outcome: 'cancelled' | 'pending';
+  /**
+   * removed: it was waiting or delayed, and left the queue; closed: its job was already gone and
+   * its pending row is closed; aborted: its worker stopped it; marked: recorded for its recovery.
+   */
+  action: 'removed' | 'closed' | 'aborted' | 'marked';
+  queue: string;
+  jobId: string;
+  /** The attempt whose row is (or will be) `cancelled`. */
+  attempt: number;
+  /** Worker processes that heard the cancel (aborted, marked). */
+  receivers?: number;
+  /** What happened, in one sentence, for the CLI and the API alike. */
+  message: string;
+}
 
 const WAITING_STATES = new Set(['waiting', 'delayed', 'prioritized', 'waiting-children']);
-
-function taskTypeOf(queue: string, jobName: string, detail: TaskDetail): TaskType {
-  if (detail.task) return detail.task.task_type;
-  const jobs = isQueueName(queue) ? (catalog[queue].jobs as Record<string, { taskType: TaskType }>) : {};
-  return jobs[jobName]?.taskType ?? 'system_health_check';
-}
+const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 
 /** The identity and inputs of attempt `attempt` of a job, as the audit writer needs them. */
 function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskStart {
@@ -57,7 +53,7 @@ function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskSta
     jobId: job ? auditJobId(String(job.id), job.timestamp) : detail.auditJobId,
     attempt,
     workspaceId: ws && isUuid(ws) ? ws : null,
-    taskType: taskTypeOf(detail.queue, job?.name ?? '', detail),
+    taskType: detail.task?.task_type ?? taskTypeOf(detail.queue, job?.name ?? ''),
     agentName: isQueueName(detail.queue) ? catalog[detail.queue].agent : (detail.task?.agent_name ?? null),
     triggeredBy: sameAttempt?.triggered_by ?? (typeof data.triggered_by === 'string' ? data.triggered_by : 'api'),
     inputData: (sameAttempt?.input_data ?? data) as JsonObject,
@@ -65,11 +61,20 @@ function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskSta
   };
 }
 
+const finished = (id: string, what: string) =>
+  conflict(`task ${id} is already finished (${what}); there is nothing to cancel`);
+
 /**
- * Cancels a task's job. A waiting or delayed job is removed from its queue and the attempt it
- * would have run is recorded as `cancelled` (an open `pending` row of that attempt is closed);
- * an active job is cancelled through the runtime's cancel channel, and its worker records the
- * `cancelled` row when the handler stops. Finished jobs are a conflict.
+ * Cancels a task's job wherever it is, and says truthfully what happened.
+ *
+ * - waiting or delayed: removed from its queue; the attempt it would have run is recorded
+ *   `cancelled`;
+ * - gone from Redis with an open `pending` row: that row is closed `cancelled`;
+ * - active: a cancel mark is recorded (it outlives the worker) and the worker is told to abort;
+ *   this waits up to `confirmMs` for the attempt's row to turn `cancelled`. If the worker died,
+ *   the mark makes the job end `cancelled` when it is recovered (process mode: at once; otherwise
+ *   after its stall), never run again;
+ * - finished: a conflict ("already finished").
  */
 export async function cancelTask(deps: OpsDeps, id: string, options: CancelOptions = {}): Promise<CancelResult> {
   const detail = await getTask(deps, id, { access: options.access ?? ADMIN, queue: options.queue });
@@ -79,37 +84,105 @@ export async function cancelTask(deps: OpsDeps, id: string, options: CancelOptio
 
   if (!job) {
     const open = detail.attempts.find((a) => a.status === 'pending');
-    if (!open?.attempt) {
-      throw conflict(
-        `task ${id} cannot be cancelled: its job is no longer queued (status ${detail.task?.status ?? 'unknown'})`,
-      );
-    }
+    if (!open?.attempt) throw finished(id, `status ${detail.task?.status ?? 'unknown'}`);
     await deps.taskLogger.finish(startFor(detail, null, open.attempt), {
       status: 'cancelled',
       errorMessage: `cancelled: ${reason}`,
     });
-    return { action: 'closed', queue, jobId, attempt: open.attempt };
+    return {
+      outcome: 'cancelled',
+      action: 'closed',
+      queue,
+      jobId,
+      attempt: open.attempt,
+      message: `cancelled: job ${jobId} was no longer queued; its pending row is closed as cancelled`,
+    };
   }
 
   let state = await job.getState();
   if (WAITING_STATES.has(state)) {
-    try {
-      await job.remove();
-      const attempt = job.attemptsStarted + 1;
-      await deps.taskLogger.finish(startFor(detail, job, attempt), {
-        status: 'cancelled',
-        errorMessage: `cancelled before it ran: ${reason}`,
-      });
-      return { action: 'removed', queue, jobId, attempt };
-    } catch (error) {
-      // A worker took the job between getState() and remove() (it is locked): cancel it running.
-      state = await job.getState();
-      if (state !== 'active') throw error;
+    const removed = await removeWaiting(deps, detail, job, reason);
+    if (removed) return removed;
+    state = await job.getState();
+  }
+  if (state !== 'active') throw finished(id, `its job is ${state}`);
+
+  const attempt = job.attemptsStarted;
+  const rowJobId = auditJobId(String(job.id), job.timestamp);
+  const receivers = await markCancelled(deps.redis, deps.prefix, { queue, jobId, reason });
+  const deadline = Date.now() + (options.confirmMs ?? 3_000);
+  for (;;) {
+    const row = await deps.db
+      .selectFrom('autonomous_tasks')
+      .select('status')
+      .where('queue_name', '=', queue)
+      .where('job_id', '=', rowJobId)
+      .where('attempt', '=', attempt)
+      .executeTakeFirst();
+    if (row?.status === 'cancelled') {
+      return {
+        outcome: 'cancelled',
+        action: 'aborted',
+        queue,
+        jobId,
+        attempt,
+        receivers,
+        message: `cancelled: the worker running job ${jobId} stopped it (attempt ${attempt})`,
+      };
     }
+    const now = (await job.getState()) as string;
+    if (now === 'completed' || (now === 'failed' && row && TERMINAL.has(row.status))) {
+      // It ended on its own before the cancel reached it; the mark has nothing left to stop.
+      await clearCancelMark(deps.redis, deps.prefix, queue, jobId);
+      throw finished(id, `attempt ${attempt} ended ${row?.status ?? now} before the cancel reached it`);
+    }
+    if (WAITING_STATES.has(now)) {
+      // Back in the queue (a retry after a failure, or returned after its worker stalled).
+      const removed = await removeWaiting(deps, detail, job, reason);
+      if (removed) return { ...removed, receivers };
+    }
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  if (state === 'active') {
-    const receivers = await publishCancel(deps.redis, deps.prefix, { queue, jobId, reason });
-    return { action: 'signalled', queue, jobId, receivers };
+  return {
+    outcome: 'pending',
+    action: 'marked',
+    queue,
+    jobId,
+    attempt,
+    receivers,
+    message:
+      `will be cancelled when recovered: job ${jobId} is held by a worker that has not stopped it yet ` +
+      '(still stopping, or it died); it ends cancelled when it stops or is recovered, and never runs again',
+  };
+}
+
+/** Removes a waiting or delayed job and records the attempt it would have run; null if a worker took it. */
+async function removeWaiting(
+  deps: OpsDeps,
+  detail: TaskDetail,
+  job: Job,
+  reason: string,
+): Promise<CancelResult | null> {
+  try {
+    await job.remove();
+  } catch (error) {
+    // A worker took the job between getState() and remove() (it is locked): cancel it running.
+    if ((await job.getState()) === 'active') return null;
+    throw error;
   }
-  throw conflict(`task ${id} cannot be cancelled: its job is already ${state}`);
+  const attempt = job.attemptsStarted + 1;
+  await deps.taskLogger.finish(startFor(detail, job, attempt), {
+    status: 'cancelled',
+    errorMessage: `cancelled before it ran: ${reason}`,
+  });
+  await clearCancelMark(deps.redis, deps.prefix, detail.queue, detail.jobId);
+  return {
+    outcome: 'cancelled',
+    action: 'removed',
+    queue: detail.queue,
+    jobId: detail.jobId,
+    attempt,
+    message: `cancelled: removed job ${detail.jobId} from ${detail.queue} before it ran`,
+  };
 }

@@ -1,4 +1,5 @@
 import { isUuid } from '@fleet/db';
+import { isSupportedTime } from '@fleet/queues';
 import { invalidInput } from './errors.ts';
 
 /**
@@ -19,7 +20,11 @@ export function encodeCursor(cursor: TaskCursor): string {
 
 export function decodeCursor(text: string): TaskCursor {
   const [createdAt, id, extra] = Buffer.from(text, 'base64url').toString('utf8').split('|');
-  if (extra !== undefined || !createdAt || !id || !TS.test(createdAt) || !isUuid(id)) {
+  // The time must be a real one: the pattern lets through February 31 and hour 24, which
+  // JavaScript rolls over and Postgres refuses; a round trip through Date catches both.
+  const date = createdAt !== undefined && TS.test(createdAt) ? new Date(createdAt) : null;
+  const valid = date !== null && isSupportedTime(date) && date.toISOString().slice(0, 19) === createdAt!.slice(0, 19);
+  if (extra !== undefined || !valid || createdAt === undefined || !id || !isUuid(id)) {
     throw invalidInput('invalid cursor', [
       { field: 'cursor', message: 'is not a cursor returned by this API; pass next_cursor unchanged' },
     ]);

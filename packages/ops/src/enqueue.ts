@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { PayloadValidationError, UnknownJobError, validatePayload } from '@fleet/queues';
-import { type Access, ADMIN, assertWorkspace } from './access.ts';
+import { EnqueueUnconfirmedError, PayloadValidationError, UnknownJobError, validatePayload } from '@fleet/queues';
+import { sql } from 'kysely';
+import { type Access, ADMIN, authorizeEnqueue } from './access.ts';
 import type { OpsDeps } from './deps.ts';
 import { conflict, invalidInput, OpsError } from './errors.ts';
 
@@ -19,6 +20,11 @@ export interface EnqueueJobRequest {
   idempotencyKey?: string;
   /** Who sends it, for idempotency scoping: 'admin', an API key id, 'cli'... Default 'admin'. */
   principal?: string;
+  /**
+   * How long an idempotency key holds (IDEMPOTENCY_KEY_TTL_HOURS; default 24 h). An older key is
+   * expired: the next request with it is a new request. data_cleanup deletes expired keys.
+   */
+  idempotencyTtlMs?: number;
   triggeredBy?: 'api' | 'cron' | 'system' | 'manual' | 'retry';
 }
 
@@ -31,6 +37,8 @@ export interface EnqueueJobResult {
 }
 
 const MAX_DELAY_MS = 365 * 24 * 3600 * 1000;
+/** Default lifetime of an idempotency key. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 const MAX_PRIORITY = 2_097_152;
 
 /** JSON with sorted object keys, so equal requests hash equally whatever their key order. */
@@ -57,8 +65,12 @@ export function toOpsError(error: unknown): unknown {
 
 /**
  * Validates and enqueues one job (writing its `pending` audit row through the producer).
- * Access: the payload's workspace_id must be one the caller may use; jobs without a workspace
- * (fleet maintenance) need admin access.
+ * Access: authorizeEnqueue (fleet jobs are operators'; a workspace job needs access to the
+ * workspace its payload names).
+ *
+ * When Redis does not confirm the add (EnqueueUnconfirmedError), an idempotency key is kept with
+ * the job id it was given: repeating the request returns that job (whose pending row the
+ * reconciler confirms or fails) instead of adding a second one.
  */
 export async function enqueueJob(
   deps: OpsDeps,
@@ -89,7 +101,7 @@ export async function enqueueJob(
     throw toOpsError(error);
   }
   const workspaceId = typeof payload.workspace_id === 'string' ? payload.workspace_id : null;
-  assertWorkspace(access, workspaceId);
+  authorizeEnqueue(access, req.queue, req.job, payload);
 
   const options = {
     delay: req.delayMs,
@@ -98,7 +110,7 @@ export async function enqueueJob(
   };
   const add = (jobId?: string) =>
     deps.producer
-      .enqueueRaw(req.queue, req.job, req.payload, { ...options, ...(jobId ? { jobId } : {}) })
+      .enqueueRaw(req.queue, req.job, req.payload, { ...options, ...(jobId ? { jobId, jobIdIsNew: true } : {}) })
       .catch((e) => {
         throw toOpsError(e);
       });
@@ -114,11 +126,14 @@ export async function enqueueJob(
     .digest('hex');
   const jobId = randomUUID();
   const key = req.idempotencyKey;
+  const ttlMs = req.idempotencyTtlMs ?? IDEMPOTENCY_TTL_MS;
+  let unconfirmed: EnqueueUnconfirmedError | null = null;
   // The key row is inserted in a transaction that stays open until the job is in Redis and its
   // pending row is written. A concurrent request with the same key blocks on the unique index
   // until then, and so always answers with a complete first task; if the first request fails,
   // its row is rolled back and the waiting request enqueues instead.
-  return deps.db.transaction().execute(async (trx) => {
+  // An expired key is claimed anew: the upsert replaces its row only when it is older than ttlMs.
+  const result = await deps.db.transaction().execute(async (trx) => {
     const claimed = await trx
       .insertInto('idempotency_keys')
       .values({
@@ -130,13 +145,32 @@ export async function enqueueJob(
         job_id: jobId,
         workspace_id: workspaceId,
       })
-      .onConflict((oc) => oc.columns(['principal', 'key']).doNothing())
+      .onConflict((oc) =>
+        oc
+          .columns(['principal', 'key'])
+          .doUpdateSet((eb) => ({
+            request_hash: eb.ref('excluded.request_hash'),
+            queue_name: eb.ref('excluded.queue_name'),
+            job_name: eb.ref('excluded.job_name'),
+            job_id: eb.ref('excluded.job_id'),
+            workspace_id: eb.ref('excluded.workspace_id'),
+            created_at: sql<Date>`now()`,
+          }))
+          .where('idempotency_keys.created_at', '<', sql<Date>`now() - make_interval(secs => ${ttlMs / 1000})`),
+      )
       .returning('job_id')
       .executeTakeFirst();
     if (claimed) {
       // The job id is the one recorded with the key, so even a replayed add cannot create a twin.
-      const r = await add(jobId);
-      return { queue: req.queue, job: req.job, jobId: r.jobId, created: r.created };
+      try {
+        const r = await add(jobId);
+        return { queue: req.queue, job: req.job, jobId: r.jobId, created: r.created };
+      } catch (error) {
+        // Keep the key (commit) and answer with the error after the commit.
+        if (!(error instanceof EnqueueUnconfirmedError)) throw error;
+        unconfirmed = error;
+        return null;
+      }
     }
     const first = await trx
       .selectFrom('idempotency_keys')
@@ -151,4 +185,6 @@ export async function enqueueJob(
     }
     return { queue: first.queue_name, job: first.job_name, jobId: first.job_id, created: false };
   });
+  if (unconfirmed) throw unconfirmed;
+  return result!;
 }

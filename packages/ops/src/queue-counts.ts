@@ -1,4 +1,5 @@
 import { catalog, type Producer, QUEUE_NAMES, type QueueName } from '@fleet/queues';
+import { type Access, ADMIN, assertAdmin } from './access.ts';
 
 export interface QueueCounts {
   queue: QueueName;
@@ -18,8 +19,17 @@ export interface QueueCounts {
 /** How many prioritized jobs are read to find the oldest one (they are ordered by priority). */
 const PRIORITIZED_SCAN = 200;
 
-/** Live counts of every catalog queue, read from Redis. */
-export async function queueCounts(producer: Producer, now: number = Date.now()): Promise<QueueCounts[]> {
+/**
+ * Live counts of every catalog queue, read from Redis. The queues are shared by every workspace
+ * and BullMQ keeps no per-workspace counts, so these are fleet-wide figures: operators only
+ * (a tenant's queued and running tasks are in dashboardStats and listTasks).
+ */
+export async function queueCounts(
+  producer: Producer,
+  access: Access = ADMIN,
+  now: number = Date.now(),
+): Promise<QueueCounts[]> {
+  assertAdmin(access, 'fleet-wide queue counts');
   return Promise.all(
     QUEUE_NAMES.map(async (name) => {
       const q = producer.queue(name);

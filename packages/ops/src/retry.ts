@@ -1,5 +1,6 @@
 import { isQueueName } from '@fleet/queues';
-import { type Access, ADMIN } from './access.ts';
+import { clearCancelMark } from '@fleet/runtime';
+import { type Access, ADMIN, authorizeEnqueue } from './access.ts';
 import type { OpsDeps } from './deps.ts';
 import { toOpsError } from './enqueue.ts';
 import { conflict } from './errors.ts';
@@ -33,13 +34,19 @@ const FINISHED = new Set(['completed', 'failed', 'partial_failure', 'cancelled']
  * enqueued again with the same payload as a new job.
  */
 export async function retryTask(deps: OpsDeps, id: string, options: RetryOptions = {}): Promise<RetryResult> {
-  const detail = await getTask(deps, id, { access: options.access ?? ADMIN, queue: options.queue });
+  const access = options.access ?? ADMIN;
+  const detail = await getTask(deps, id, { access, queue: options.queue });
   const { queue, jobId } = detail;
   if (!isQueueName(queue)) throw conflict(`task ${id} belongs to no known queue; it cannot be retried`);
   const job = (await deps.producer.queue(queue).getJob(jobId)) ?? null;
   const state = job ? await job.getState() : null;
 
+  // Running a task again is enqueueing it again: the same rule applies to its payload.
+  if (job) authorizeEnqueue(access, queue, job.name, job.data);
+
   if (job && state === 'failed') {
+    // A cancel recorded earlier must not stop the retry an operator asks for now.
+    await clearCancelMark(deps.redis, deps.prefix, queue, jobId);
     // resetAttemptsMade gives the job its full retry budget again; attemptsStarted keeps counting
     // so the next attempt's audit row is a new one instead of colliding with a finished attempt.
     await job.retry('failed', { resetAttemptsMade: true });
@@ -60,6 +67,7 @@ export async function retryTask(deps: OpsDeps, id: string, options: RetryOptions
     throw conflict(`task ${id} cannot be retried: its payload was too large to keep; enqueue the job again`);
   }
   const { triggered_by: _, ...payload } = source;
+  authorizeEnqueue(access, queue, jobName, payload);
   try {
     const r = await deps.producer.enqueueRaw(queue, jobName, payload, { triggeredBy: 'retry' });
     return { action: 'requeued', queue, jobId: r.jobId, previousJobId: jobId };

@@ -1,22 +1,18 @@
 import { type Database, TASK_STATUSES, TASK_TYPES } from '@fleet/db';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { z } from 'zod';
-import { type Access, ADMIN, assertWorkspace } from './access.ts';
+import { type Access, ADMIN, assertWorkspace, TENANT_TASK_TYPES } from './access.ts';
 import { invalidInput } from './errors.ts';
+import { wholeNumber } from './filter-values.ts';
 
 /** Filters of the dashboard; the window is on executed_at, like get_autonomous_task_summary. */
-export const statsFiltersSchema = z.object({
+export const statsFiltersSchema = z.strictObject({
   workspace_id: z.uuid({ error: 'must be a workspace UUID' }).optional(),
   task_type: z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` }).optional(),
   status: z.enum(TASK_STATUSES, { error: `must be one of ${TASK_STATUSES.join(', ')}` }).optional(),
-  hours: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 8784')
-    .max(8784, 'must be between 1 and 8784')
-    .default(24),
+  hours: wholeNumber(1, 8784).default(24),
   /** A running row older than this many minutes is listed as stuck. */
-  stuck_minutes: z.coerce.number().int().min(1).max(10_080).default(15),
+  stuck_minutes: wholeNumber(1, 10_080).default(15),
 });
 export type StatsFilters = z.output<typeof statsFiltersSchema>;
 export type StatsFiltersInput = z.input<typeof statsFiltersSchema>;
@@ -80,10 +76,11 @@ export interface DashboardStats {
 export function parseStatsFilters(raw: unknown): StatsFilters {
   const r = statsFiltersSchema.safeParse(raw ?? {});
   if (r.success) return r.data;
-  const fields = r.error.issues.map((i) => ({
-    field: i.path.map(String).join('.') || '(filters)',
-    message: i.message,
-  }));
+  const fields = r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ field: k, message: 'is not a known filter' }))
+      : [{ field: i.path.map(String).join('.') || '(filters)', message: i.message }],
+  );
   throw invalidInput(`invalid dashboard filters: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
 }
 
@@ -100,6 +97,8 @@ export async function dashboardStats(
   const scope: RawBuilder<unknown>[] = [];
   if (f.workspace_id) scope.push(sql`workspace_id = ${f.workspace_id}::uuid`);
   else if (access.kind === 'workspaces') scope.push(sql`workspace_id = ANY(${[...access.workspaceIds]}::uuid[])`);
+  // A tenant's figures cover the rows of workspace jobs only (see access.ts).
+  if (access.kind === 'workspaces') scope.push(sql`task_type = ANY(${[...TENANT_TASK_TYPES]}::text[])`);
   if (f.task_type) scope.push(sql`task_type = ${f.task_type}`);
   const windowed = [...scope, sql`executed_at >= now() - make_interval(hours => ${f.hours})`];
   if (f.status) windowed.push(sql`status = ${f.status}`);

@@ -1,8 +1,9 @@
 import { type Database, TASK_TYPES } from '@fleet/db';
 import { type Kysely, sql } from 'kysely';
 import { z } from 'zod';
-import { type Access, ADMIN, assertWorkspace } from './access.ts';
+import { type Access, ADMIN, assertWorkspace, canSeeTask } from './access.ts';
 import { invalidInput } from './errors.ts';
+import { wholeNumber } from './filter-values.ts';
 
 export interface TaskTypeSummary {
   taskType: string;
@@ -19,12 +20,7 @@ export interface TaskTypeSummary {
 const summaryInput = z.strictObject({
   workspace_id: z.uuid({ error: 'must be a workspace UUID' }),
   task_type: z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` }).optional(),
-  hours: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 8784')
-    .max(8784, 'must be between 1 and 8784')
-    .default(24),
+  hours: wholeNumber(1, 8784).default(24),
 });
 
 export type SummaryInput = z.input<typeof summaryInput>;
@@ -42,7 +38,10 @@ export async function summary(
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => ({
       field: i.path.map(String).join('.') || '(input)',
-      message: i.code === 'invalid_type' && i.input === undefined ? 'is required' : i.message,
+      message:
+        i.code === 'invalid_type' && (input as Record<string, unknown>)[String(i.path[0])] === undefined
+          ? 'is required'
+          : i.message,
     }));
     throw invalidInput(`invalid summary request: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`, fields);
   }
@@ -59,13 +58,15 @@ export async function summary(
   }>`SELECT * FROM get_autonomous_task_summary(${workspace_id}::uuid, ${task_type ?? null}::text, ${hours}::int)`.execute(
     db,
   );
-  return rows.map((r) => ({
-    taskType: r.task_type,
-    totalExecutions: Number(r.total_executions),
-    successfulExecutions: Number(r.successful_executions),
-    failedExecutions: Number(r.failed_executions),
-    avgDurationMs: r.avg_duration_ms === null ? null : Number(r.avg_duration_ms),
-    totalCostUsd: r.total_cost_usd,
-    lastExecution: r.last_execution,
-  }));
+  return rows
+    .filter((r) => canSeeTask(access, { workspace_id, task_type: r.task_type }))
+    .map((r) => ({
+      taskType: r.task_type,
+      totalExecutions: Number(r.total_executions),
+      successfulExecutions: Number(r.successful_executions),
+      failedExecutions: Number(r.failed_executions),
+      avgDurationMs: r.avg_duration_ms === null ? null : Number(r.avg_duration_ms),
+      totalCostUsd: r.total_cost_usd,
+      lastExecution: r.last_execution,
+    }));
 }

@@ -1,41 +1,23 @@
 import { TASK_STATUSES, TASK_TYPES } from '@fleet/db';
 import { z } from 'zod';
 import { invalidInput } from './errors.ts';
-
-const csv = <T extends z.ZodType>(item: T) =>
-  z.preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : v,
-    z.array(item).min(1),
-  );
-
-const instant = z.coerce.date({ error: 'must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z' });
+import { csv, idText, instant, wholeNumber } from './filter-values.ts';
 
 /**
  * Filters of the task list, as strings arrive from a query string or CLI flags (numbers and
- * times are coerced; statuses and types may be comma-separated lists).
+ * times are parsed; statuses and types may be comma-separated lists).
  */
 export const taskFiltersSchema = z.strictObject({
   workspace_id: z.uuid({ error: 'must be a workspace UUID' }).optional(),
   task_type: csv(z.enum(TASK_TYPES, { error: `must be one of ${TASK_TYPES.join(', ')}` })).optional(),
   status: csv(z.enum(TASK_STATUSES, { error: `must be one of ${TASK_STATUSES.join(', ')}` })).optional(),
-  queue: z.string().min(1).max(200).optional(),
-  job_id: z.string().min(1).max(200).optional(),
+  queue: idText.optional(),
+  job_id: idText.optional(),
   /** Rows created at or after this time. */
   since: instant.optional(),
   /** Rows created before this time. */
   until: instant.optional(),
-  limit: z.coerce
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be between 1 and 500')
-    .max(500, 'must be between 1 and 500')
-    .default(50),
+  limit: wholeNumber(1, 500).default(50),
   cursor: z.string().min(1).max(500).optional(),
 });
 

@@ -1,12 +1,13 @@
 import { type Database, isUuid, type Task } from '@fleet/db';
-import { auditJobId, catalog, isQueueName, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
+import { auditJobId, catalog, findJob, isQueueName, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
 import type { Job } from 'bullmq';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { type Access, ADMIN, assertWorkspace, canSee } from './access.ts';
+import { type Access, ADMIN, assertWorkspace, canSeeTask, TENANT_TASK_TYPES } from './access.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { OpsDeps } from './deps.ts';
 import { invalidInput, notFound } from './errors.ts';
 import { parseTaskFilters, type TaskFiltersInput } from './task-filters.ts';
+import { textProblem } from './text.ts';
 
 export interface TaskPage {
   /** Newest first by (created_at, id). */
@@ -36,6 +37,7 @@ export async function listTasks(
       .selectAll()
       .select(sql<string>`to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('cursor_ts'));
     if (where) q = q.where(where);
+    if (access.kind === 'workspaces') q = q.where('task_type', 'in', [...TENANT_TASK_TYPES]);
     if (f.workspace_id) q = q.where('workspace_id', '=', f.workspace_id);
     if (f.task_type) q = q.where('task_type', 'in', f.task_type);
     if (f.status) q = q.where('status', 'in', f.status);
@@ -125,6 +127,8 @@ export async function getTask(deps: OpsDeps, id: string, options: GetTaskOptions
   if (!id || id.length > 200) {
     throw invalidInput('invalid task id', [{ field: 'id', message: 'must be a row UUID or a job id (1-200 chars)' }]);
   }
+  const idProblem = textProblem(id, 'id');
+  if (idProblem) throw invalidInput(`invalid task id: ${idProblem}`, [{ field: 'id', message: idProblem }]);
   if (options.queue !== undefined && !isQueueName(options.queue)) {
     throw invalidInput(`unknown queue "${options.queue}"`, [
       { field: 'queue', message: `must be one of ${QUEUE_NAMES.join(', ')}` },
@@ -190,7 +194,10 @@ export async function getTask(deps: OpsDeps, id: string, options: GetTaskOptions
   const task = byRow ?? attempts.at(-1) ?? null;
   const data = (job?.data ?? task?.input_data ?? {}) as Record<string, unknown>;
   const workspaceId = task ? task.workspace_id : typeof data.workspace_id === 'string' ? data.workspace_id : null;
-  if (!canSee(access, workspaceId)) throw notFound(`no task or job with id ${id}`);
+  const taskType = task?.task_type ?? (queue && job ? findJob(queue, job.name)?.taskType : undefined);
+  if (!canSeeTask(access, { workspace_id: workspaceId, task_type: taskType })) {
+    throw notFound(`no task or job with id ${id}`);
+  }
 
   return {
     task,

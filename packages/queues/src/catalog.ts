@@ -13,9 +13,20 @@ import { emailSyncPayload } from './jobs/email-integration.ts';
 import { dataCleanupPayload, systemHealthCheckPayload } from './jobs/maintenance.ts';
 import { mediaTranscriptionPayload } from './jobs/media-transcription.ts';
 
+/**
+ * Who may run a job, and how far its effects reach (docs/security.md):
+ * - `workspace`: the job works on the one workspace its payload's `workspace_id` names and every
+ *   row it reads or writes belongs to that workspace. Anyone with access to that workspace may
+ *   enqueue it. Where the schema lets `workspace_id` be omitted (a run over every workspace),
+ *   such a payload is an operator's.
+ * - `fleet`: the job reads or changes the whole fleet (health figures, retention); operators only.
+ */
+export type JobScope = 'workspace' | 'fleet';
+
 export interface JobDefinition<P extends z.ZodType = z.ZodType> {
   /** autonomous_tasks.task_type of every attempt of this job. */
   taskType: TaskType;
+  scope: JobScope;
   /** Validates the payload (job.data) in the producer and again in the worker. */
   payload: P;
   description: string;
@@ -57,11 +68,13 @@ export const catalog = {
     jobs: {
       lead_scoring_batch: {
         taskType: 'lead_scoring_batch',
+        scope: 'workspace',
         payload: leadScoringBatchPayload,
         description: 'Score contacts 0-100 with an explainable factor breakdown and a hot/warm/cold tier.',
       },
       contact_enrichment: {
         taskType: 'contact_enrichment',
+        scope: 'workspace',
         payload: contactEnrichmentPayload,
         description: 'Derive names, company, phone and duplicates; call the enrichment provider when configured.',
       },
@@ -75,16 +88,19 @@ export const catalog = {
     jobs: {
       daily_analytics_rollup: {
         taskType: 'daily_analytics_rollup',
+        scope: 'workspace',
         payload: dailyAnalyticsRollupPayload,
         description: "Roll up one day's metrics for a workspace, in its time zone.",
       },
       weekly_report_generation: {
         taskType: 'weekly_report_generation',
+        scope: 'workspace',
         payload: weeklyReportPayload,
         description: 'Weekly report with week-over-week deltas and highlights.',
       },
       monthly_summary: {
         taskType: 'monthly_summary',
+        scope: 'workspace',
         payload: monthlySummaryPayload,
         description: 'Monthly summary with month-over-month deltas and highlights.',
       },
@@ -98,6 +114,7 @@ export const catalog = {
     jobs: {
       email_sync: {
         taskType: 'email_sync',
+        scope: 'workspace',
         payload: emailSyncPayload,
         description: 'Incremental (or full) sync of one mail account.',
       },
@@ -111,6 +128,7 @@ export const catalog = {
     jobs: {
       continuous_intelligence_update: {
         taskType: 'continuous_intelligence_update',
+        scope: 'workspace',
         payload: continuousIntelligencePayload,
         description: 'Extract intent, sentiment, urgency, action items and entities from unprocessed emails.',
       },
@@ -124,6 +142,7 @@ export const catalog = {
     jobs: {
       media_transcription: {
         taskType: 'media_transcription',
+        scope: 'workspace',
         payload: mediaTranscriptionPayload,
         description: 'Transcribe one media file with timestamps.',
       },
@@ -137,13 +156,16 @@ export const catalog = {
     jobs: {
       system_health_check: {
         taskType: 'system_health_check',
+        scope: 'fleet',
         payload: systemHealthCheckPayload,
         description: 'Check Postgres, Redis, queue backlogs and stuck rows.',
       },
       data_cleanup: {
         taskType: 'data_cleanup',
+        scope: 'fleet',
         payload: dataCleanupPayload,
-        description: 'Delete old audit rows in small batches and trim finished jobs.',
+        description:
+          'Delete old audit rows and expired idempotency keys in small batches and trim finished jobs; given a workspace_id, only that workspace’s rows and keys.',
       },
     },
   }),
@@ -171,4 +193,13 @@ export function findJob(queue: string, job: string): JobDefinition | undefined {
   if (!isQueueName(queue)) return undefined;
   const jobs = catalog[queue].jobs as Record<string, JobDefinition>;
   return Object.hasOwn(jobs, job) ? jobs[job] : undefined;
+}
+
+/**
+ * The task type an attempt of `job` on `queue` is recorded as: the catalog's, or `unknown_job`
+ * for a name the queue does not know (never one of the queue's real types, which would count a
+ * typo as, say, a failed lead scoring run).
+ */
+export function taskTypeOf(queue: string, job: string): TaskType {
+  return findJob(queue, job)?.taskType ?? 'unknown_job';
 }

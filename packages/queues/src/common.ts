@@ -6,8 +6,47 @@ export const workspaceId = z.uuid({ error: 'must be a workspace UUID, e.g. 5b1f0
 /** Any other row id. */
 export const rowId = z.uuid({ error: 'must be a UUID' });
 
-/** A calendar day, 'YYYY-MM-DD', that exists. */
-export const isoDate = z.iso.date({ error: 'must be a date in YYYY-MM-DD form' });
+/**
+ * Times the fleet accepts from outside: years 1970 to 9999. Postgres and JavaScript both go
+ * further, but not equally far, and no job or filter has a use for earlier or later times.
+ */
+export const SUPPORTED_YEARS = { min: 1970, max: 9999 } as const;
+const RANGE_MESSAGE = `must be between ${SUPPORTED_YEARS.min} and ${SUPPORTED_YEARS.max}`;
+
+/** Refinement of a string that parses as `toDate` gives: an unparseable one is left to the format check. */
+function inRange(toDate: (v: string) => Date) {
+  return (v: string) => {
+    const date = toDate(v);
+    return Number.isNaN(date.getTime()) || isSupportedTime(date);
+  };
+}
+
+/** Whether `date` is a valid time within SUPPORTED_YEARS (UTC). */
+export function isSupportedTime(date: Date): boolean {
+  const year = date.getUTCFullYear();
+  return !Number.isNaN(date.getTime()) && year >= SUPPORTED_YEARS.min && year <= SUPPORTED_YEARS.max;
+}
+
+/** A calendar day, 'YYYY-MM-DD', that exists, in the supported years. */
+export const isoDate = z.iso.date({ error: 'must be a date in YYYY-MM-DD form' }).refine(
+  inRange((v) => new Date(`${v}T00:00:00Z`)),
+  RANGE_MESSAGE,
+);
+
+/** An ISO 8601 date-time with an offset, in the supported years. */
+export const isoDateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).refine(
+  inRange((v) => new Date(v)),
+  RANGE_MESSAGE,
+);
+
+/** A calendar month, 'YYYY-MM', in the supported years. */
+export const isoMonth = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month in YYYY-MM form')
+  .refine(
+    inRange((v) => new Date(`${v}-01T00:00:00Z`)),
+    RANGE_MESSAGE,
+  );
 
 /** Who caused the job; stored as autonomous_tasks.triggered_by. */
 export const triggeredBy = z.enum(['api', 'cron', 'system', 'manual', 'retry'], {

@@ -7,14 +7,34 @@ export {
   type JobDef,
   type JobDefinition,
   type JobName,
+  type JobScope,
   type Payload,
   type PayloadInput,
   QUEUE_NAMES,
   type QueueDefinition,
   type QueueName,
+  taskTypeOf,
 } from './catalog.ts';
-export { baseFields, isoDate, rowId, triggeredBy, workspaceId } from './common.ts';
+export {
+  baseFields,
+  isoDate,
+  isoDateTime,
+  isoMonth,
+  isSupportedTime,
+  rowId,
+  SUPPORTED_YEARS,
+  triggeredBy,
+  workspaceId,
+} from './common.ts';
 export { type ConnectionRole, createRedis, redisOptions } from './connection.ts';
+export {
+  clearUnconfirmed,
+  EnqueueUnconfirmedError,
+  isDefiniteRefusal,
+  listUnconfirmed,
+  recordUnconfirmed,
+  type UnconfirmedEnqueue,
+} from './enqueue-outcome.ts';
 export {
   createProducer,
   type EnqueueOptions,

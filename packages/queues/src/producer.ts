@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, JsonObject } from '@fleet/db';
+import { type Database, isUuid, type JsonObject } from '@fleet/db';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -7,6 +7,7 @@ import type { Kysely } from 'kysely';
 import { auditJobId } from './audit-id.ts';
 import { catalog, type JobName, type PayloadInput, type QueueName } from './catalog.ts';
 import { createRedis } from './connection.ts';
+import { EnqueueUnconfirmedError, isDefiniteRefusal, recordUnconfirmed } from './enqueue-outcome.ts';
 import { validatePayload } from './validate.ts';
 
 export interface ProducerOptions {
@@ -26,6 +27,11 @@ export interface EnqueueOptions {
   deduplicationId?: string;
   /** The BullMQ job id; a new UUID when omitted. Adding an id that exists returns that job. */
   jobId?: string;
+  /**
+   * `jobId` is a UUID made for this call (e.g. one recorded with an idempotency key) and names no
+   * job yet: the pending row is written before the add, as for ids the producer makes.
+   */
+  jobIdIsNew?: boolean;
   /** Written to autonomous_tasks.triggered_by; default 'api'. */
   triggeredBy?: 'api' | 'cron' | 'system' | 'manual' | 'retry';
   /** Skip the pending audit row even when the producer has a db. */
@@ -61,11 +67,27 @@ export interface Producer {
 /**
  * The typed producer other services use. Payloads are validated against the catalog before
  * anything reaches Redis, and a `pending` audit row is written before the job can start.
+ *
+ * An add that fails is a definite refusal only when Redis answered with an error: the pending
+ * row is then closed as `failed` at once. Any other failure (timeout, connection lost with the
+ * command in flight) leaves the row pending, records the job in unconfirmed_enqueues for the
+ * queue's reconciler to resolve against Redis, and rejects with EnqueueUnconfirmedError. The
+ * connection is then reset, so that later calls do not queue up behind a dead path; the Redis
+ * client may send the unanswered add once more on its fresh connection, which is harmless (an
+ * existing job id is not added twice) and happens within seconds, well inside the reconciler's
+ * grace period.
  */
 export function createProducer(options: ProducerOptions): Producer {
   const connection: Redis = createRedis(options.redisUrl, 'producer');
   const queues = new Map<QueueName, Queue>();
   const logger: TaskLogger | null = options.db ? createTaskLogger({ db: options.db }) : null;
+
+  /** Drops the connection with a TCP reset, discarding anything not yet sent; ioredis reconnects. */
+  function resetConnection(): void {
+    const stream = connection.stream as (typeof connection.stream & { resetAndDestroy?: () => void }) | undefined;
+    if (stream?.resetAndDestroy) stream.resetAndDestroy();
+    else stream?.destroy();
+  }
 
   function queue(name: QueueName): Queue {
     let q = queues.get(name);
@@ -116,9 +138,10 @@ export function createProducer(options: ProducerOptions): Producer {
     };
     const writePending = logger !== null && opts.writePending !== false;
     // Without deduplication the id is ours, so the pending row can exist before the job can run.
-    const pendingFirst = writePending && !opts.deduplicationId && !opts.jobId;
+    const newId = !opts.jobId || (opts.jobIdIsNew === true && isUuid(opts.jobId));
+    const pendingFirst = writePending && !opts.deduplicationId && newId;
     if (pendingFirst) await logger!.pending(start);
-    if (opts.jobId) {
+    if (opts.jobId && !newId) {
       // BullMQ ignores an add whose id exists and hands back a local copy that looks new.
       const existing = await q.getJob(opts.jobId);
       if (existing) return { queue: name, jobName: existing.name, jobId: opts.jobId, created: false };
@@ -127,12 +150,28 @@ export function createProducer(options: ProducerOptions): Producer {
     try {
       job = await q.add(jobName, data, jobOptions);
     } catch (error) {
-      if (pendingFirst) {
-        await logger!
-          .finish(start, { status: 'failed', errorMessage: `could not enqueue: ${(error as Error).message}` })
-          .catch(() => {});
+      if (isDefiniteRefusal(error)) {
+        if (pendingFirst) {
+          await logger!
+            .finish(start, { status: 'failed', errorMessage: `could not enqueue: ${(error as Error).message}` })
+            .catch(() => {});
+        }
+        throw error;
       }
-      throw error;
+      resetConnection();
+      let recorded = false;
+      if (pendingFirst) {
+        recorded = await recordUnconfirmed(options.db!, {
+          queueName,
+          jobId,
+          workspaceId: start.workspaceId,
+          reason: (error as Error)?.message ?? String(error),
+        }).then(
+          () => true,
+          () => false,
+        );
+      }
+      throw new EnqueueUnconfirmedError(queueName, jobId, recorded, error);
     }
     const created = job.id === jobId && (job.timestamp ?? 0) >= start.executedAt.getTime() - 1_000;
     if (writePending && !pendingFirst && created) {

@@ -52,10 +52,15 @@ export interface SetupContext<Env> {
   log: Logger;
 }
 
-/** BullMQ worker timing; defaults suit jobs of seconds. Long jobs raise lockDurationMs. */
+/**
+ * BullMQ worker timing; the defaults (worker-timing.ts) find a dead worker's job within 30 s and
+ * suit handlers of any length, since a live worker renews its locks while the handler runs.
+ */
 export interface WorkerTiming {
-  /** How long a job's lock lasts without renewal; renewed every half of it while the job runs. */
+  /** How long a job's lock lasts without renewal. */
   lockDurationMs?: number;
+  /** How often a running job's lock is renewed (BullMQ's lockRenewTime). */
+  lockRenewMs?: number;
   /** How often stalled jobs (lost locks) are looked for. */
   stalledIntervalMs?: number;
   /** How many times a job may stall before it is failed. */
@@ -70,6 +75,12 @@ export interface AgentDefinition<Q extends QueueName = QueueName, Deps = unknown
   concurrency: number;
   /** The agent's own environment variables, parsed together with the runtime's. */
   env?: EnvShape;
+  /**
+   * Rules between the agent's variables (e.g. ENRICHMENT_PROVIDER=http needs a URL and a key), as
+   * a zod superRefine whose issues' paths name the variable to set. They are reported with every
+   * other configuration problem, and the process exits 78.
+   */
+  refineEnv?: (env: z.output<z.ZodObject<EnvShape>>, ctx: z.RefinementCtx) => void;
   /** Builds the agent's dependencies (providers, settings) once at start. */
   setup?: (ctx: SetupContext<z.output<z.ZodObject<EnvShape>>>) => Promise<Deps> | Deps;
   /** Releases what setup() created. */

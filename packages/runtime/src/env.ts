@@ -14,9 +14,11 @@ export const runtimeEnvShape = {
   WORKER_CONCURRENCY: positiveInt.optional(),
   /** How long SIGTERM waits for active jobs before forcing exit. */
   SHUTDOWN_GRACE_MS: positiveInt.default(25_000),
+  /** Worker timing (see worker-timing.ts for the defaults and why they find a dead worker in 30 s). */
   LOCK_DURATION_MS: positiveInt.optional(),
+  LOCK_RENEW_MS: positiveInt.optional(),
   STALLED_INTERVAL_MS: positiveInt.optional(),
-  MAX_STALLED_COUNT: z.coerce.number().int().min(0).optional(),
+  MAX_STALLED_COUNT: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).optional(),
   /** How often the reconciler looks for audit rows left open by lost workers. */
   RECONCILE_INTERVAL_MS: positiveInt.default(30_000),
   /** A running row is written only for attempts still open after this long (see task-logger). */

@@ -1,10 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConfigError } from '@fleet/config';
 import type { Registry } from 'prom-client';
 
 export interface ProbeServerOptions {
+  /** The process's name, for the configuration error when the port is taken. */
+  service: string;
   host: string;
   port: number;
+  /** Answered by /healthz, so a supervisor can tell its own child from another process on the port. */
+  instanceId: string;
   registry: Registry;
   /** False once shutdown began: the orchestrator should stop routing and not restart us. */
   alive: () => boolean;
@@ -28,7 +33,8 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'use GET' });
     if (path === '/healthz') {
-      return options.alive() ? json(200, { status: 'ok' }) : json(503, { status: 'shutting down' });
+      const instance = options.instanceId;
+      return options.alive() ? json(200, { status: 'ok', instance }) : json(503, { status: 'shutting down', instance });
     }
     if (path === '/readyz') {
       options.checkDependencies().then(
@@ -52,10 +58,7 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
     }
     json(404, { error: 'not found; try /healthz, /readyz or /metrics' });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
+  await listen(server, { ...options, variable: 'HTTP_PORT' });
   return {
     server,
     port: (server.address() as AddressInfo).port,
@@ -65,4 +68,30 @@ export async function startProbeServer(options: ProbeServerOptions): Promise<Pro
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * A port that is taken or may not be opened is a configuration problem (exit 78, not restarted),
+ * reported under the variable that sets it; other listen errors pass through.
+ */
+export function explainListenError(
+  error: unknown,
+  o: { service: string; host: string; port: number; variable: string },
+): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') return error;
+  const why =
+    code === 'EADDRINUSE'
+      ? `port ${o.port} on ${o.host} is already in use by another process`
+      : code === 'EACCES'
+        ? `port ${o.port} on ${o.host} may not be opened by this user`
+        : `${o.host} is not an address of this machine`;
+  return new ConfigError(o.service, [`${o.variable}: ${why} (${code}); choose another ${o.variable}`]);
+}
+
+function listen(server: Server, o: { service: string; host: string; port: number; variable: string }): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => reject(explainListenError(error, o)));
+    server.listen(o.port, o.host, () => resolve());
+  });
 }

@@ -1,5 +1,14 @@
 export { type CancelMessage, cancelChannel, publishCancel } from './cancel-channel.ts';
 export {
+  type CancelMarks,
+  cancelMarksKey,
+  clearCancelMark,
+  createCancelMarks,
+  MARK_TTL_MS,
+  markCancelled,
+  readCancelMark,
+} from './cancel-marks.ts';
+export {
   type AgentDefinition,
   type AnyAgent,
   defineAgent,
@@ -10,10 +19,14 @@ export {
   type SetupContext,
   type WorkerTiming,
 } from './define-agent.ts';
+export { describeError } from './describe-error.ts';
 export { type RuntimeEnv, runtimeEnvShape } from './env.ts';
 export { PermanentError, RetryLaterError } from './errors.ts';
+export { explainListenError } from './http-server.ts';
 export { createLogger } from './logger.ts';
+export { type LostWorkerOptions, type RecoveredJob, recoverLostWorkerJobs } from './lost-worker.ts';
 export { runAgent } from './run-agent.ts';
 export { createScrubber, REDACTED, type Scrubber, secretValuesFromEnv } from './secrets.ts';
 export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
 export { withTimeout } from './with-timeout.ts';
+export { DEFAULT_WORKER_TIMING, workerTiming } from './worker-timing.ts';

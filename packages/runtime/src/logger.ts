@@ -33,7 +33,13 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
       ...(options.pretty
-        ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+        ? {
+            // One line per event in a terminal too: without singleLine every field is a line of its own.
+            transport: {
+              target: 'pino-pretty',
+              options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', singleLine: true },
+            },
+          }
         : {}),
     },
     options.pretty ? undefined : options.destination,

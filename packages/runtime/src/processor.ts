@@ -4,14 +4,17 @@ import {
   catalog,
   PayloadValidationError,
   type QueueName,
+  taskTypeOf,
   UnknownJobError,
   validatePayload,
 } from '@fleet/queues';
-import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart } from '@fleet/task-logger';
+import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart, taskRowId } from '@fleet/task-logger';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { CancelMarks } from './cancel-marks.ts';
 import type { AnyAgent, HandlerContext, HandlerResult } from './define-agent.ts';
+import { describeError } from './describe-error.ts';
 import { PermanentError, RetryLaterError } from './errors.ts';
 import type { AgentMetrics } from './metrics.ts';
 import type { Scrubber } from './secrets.ts';
@@ -29,6 +32,8 @@ export interface ProcessorDeps {
   metrics: AgentMetrics;
   /** Called for attempts > 1 so earlier attempts lost to a crash get their rows. */
   closeEarlierAttempts(job: Job, start: TaskStart): void;
+  /** Cancels recorded for jobs (cancel-marks.ts): honoured before an attempt starts. */
+  cancels?: Pick<CancelMarks, 'reasonFor' | 'honoured'>;
 }
 
 const MAX_INPUT_BYTES = 64 * 1024;
@@ -67,10 +72,8 @@ function describe(value: unknown): string {
   return value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
 }
 
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}
+/** The message stored in error_message: the error's own, plus what caused it (ECONNREFUSED …). */
+const errorText = describeError;
 
 /** The attempt's identity and inputs, known before validation (so even bad jobs get a row). */
 export function taskStart(
@@ -107,13 +110,13 @@ export function createProcessor(p: ProcessorDeps) {
   const { agent, taskLogger, scrub, metrics } = p;
   const queueDef = catalog[agent.queue as QueueName];
   const jobs = queueDef.jobs as Record<string, { taskType: TaskType }>;
-  const fallbackType = Object.values(jobs)[0]!.taskType;
 
   return async function process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
     const started = performance.now();
     const def = Object.hasOwn(jobs, job.name) ? jobs[job.name] : undefined;
-    const start = taskStart(job, agent.name, def?.taskType ?? fallbackType, scrub);
+    const start = taskStart(job, agent.name, def?.taskType ?? taskTypeOf(agent.queue, job.name), scrub);
     const log = p.log.child({
+      taskId: taskRowId(start),
       jobId: job.id,
       queue: start.queueName,
       job: job.name,
@@ -139,6 +142,14 @@ export function createProcessor(p: ProcessorDeps) {
 
     try {
       if (start.attempt > 1) p.closeEarlierAttempts(job, start);
+      const cancelled = p.cancels?.reasonFor(String(job.id));
+      if (cancelled !== undefined) {
+        // Cancelled while it waited for a worker, or while its worker died: never run it again.
+        await finish({ status: 'cancelled', errorMessage: `cancelled: ${cancelled}` });
+        p.cancels!.honoured(String(job.id));
+        log.info({ reason: cancelled }, 'job cancelled before it started');
+        throw new UnrecoverableError(`cancelled: ${cancelled}`);
+      }
 
       let payload: unknown;
       try {
@@ -206,6 +217,7 @@ export function createProcessor(p: ProcessorDeps) {
       if (abort.aborted && abort.reason !== SHUTDOWN_REASON) {
         const reason = typeof abort.reason === 'string' ? abort.reason : 'cancelled by an operator';
         await finish({ status: 'cancelled', errorMessage: `cancelled: ${reason}`, costUsd });
+        p.cancels?.honoured(String(job.id));
         log.info({ reason }, 'job cancelled');
         throw new UnrecoverableError(`cancelled: ${reason}`);
       }
@@ -226,7 +238,10 @@ export function createProcessor(p: ProcessorDeps) {
         costUsd,
         errorMessage: willRetry ? `${message} (failure ${failures} of ${maxAttempts} allowed; will retry)` : message,
       });
-      log[willRetry ? 'warn' : 'error']({ err: error }, willRetry ? 'job attempt failed; will retry' : 'job failed');
+      // An expected failure (bad input, a missing record) is news, not a bug: no stack trace.
+      if (permanent) log.warn({ error: message }, 'job failed permanently');
+      else
+        log[willRetry ? 'warn' : 'error']({ err: error }, willRetry ? 'job attempt failed; will retry' : 'job failed');
       if (permanent) throw new UnrecoverableError(message);
       throw error instanceof Error ? error : new Error(message);
     }

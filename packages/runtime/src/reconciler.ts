@@ -6,6 +6,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { taskStart } from './processor.ts';
 import type { Scrubber } from './secrets.ts';
+import { resolveUnconfirmedEnqueues, UNCONFIRMED_GRACE_MS } from './unconfirmed-enqueues.ts';
 
 export interface ReconcilerOptions {
   queue: Queue;
@@ -20,6 +21,10 @@ export interface ReconcilerOptions {
   intervalMs: number;
   /** How many of the newest failed jobs each sweep checks for attempts without a row. */
   failedScan?: number;
+  /** How long an enqueue with an unknown outcome may be absent from Redis before it counts. */
+  unconfirmedGraceMs?: number;
+  /** The recorded cancel of a job (cancel-marks.ts): its lost attempt is closed as cancelled. */
+  cancelReasonOf?(jobId: string): string | undefined;
 }
 
 export interface Reconciler {
@@ -66,6 +71,19 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     // Pending rows of jobs that simply wait (delayed, backlog) stay open legitimately and may be
     // many; a random sample keeps them from crowding out the rows of lost attempts.
     q = status === 'running' ? q.orderBy('executed_at') : q.orderBy(sql`random()`);
+    // Pending rows whose enqueue is unconfirmed are resolved by resolveUnconfirmedEnqueues.
+    if (status === 'pending') {
+      q = q.where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('unconfirmed_enqueues as u')
+              .select('u.job_id')
+              .whereRef('u.queue_name', '=', 'autonomous_tasks.queue_name')
+              .whereRef('u.job_id', '=', 'autonomous_tasks.job_id'),
+          ),
+        ),
+      );
+    }
     return q.execute();
   }
 
@@ -108,11 +126,17 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         if (state === 'active') continue; // running now (here or on another replica)
         if (state === 'completed') continue; // its own terminal write is in flight
       }
-      await o.taskLogger.finish(start, {
-        status: 'failed',
-        errorMessage:
-          started > attempt ? `${LOST}; a later attempt started` : `${LOST}; job is now ${await job.getState()}`,
-      });
+      const cancelled = o.cancelReasonOf?.(String(job.id));
+      await o.taskLogger.finish(
+        start,
+        cancelled !== undefined
+          ? { status: 'cancelled', errorMessage: `cancelled: ${cancelled} (its worker was lost before it stopped)` }
+          : {
+              status: 'failed',
+              errorMessage:
+                started > attempt ? `${LOST}; a later attempt started` : `${LOST}; job is now ${await job.getState()}`,
+            },
+      );
       closed++;
     }
     return closed;
@@ -146,7 +170,14 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
     if (running) return running;
     running = (async () => {
       try {
-        const n = (await closeOpenRows()) + (await fillMissingAttempts());
+        const unconfirmed = await resolveUnconfirmedEnqueues({
+          queue: o.queue,
+          db: o.db,
+          taskLogger: o.taskLogger,
+          agentName: o.agentName,
+          graceMs: o.unconfirmedGraceMs ?? UNCONFIRMED_GRACE_MS,
+        });
+        const n = unconfirmed + (await closeOpenRows()) + (await fillMissingAttempts());
         if (n > 0) o.log.warn({ rows: n, queue: o.queue.name }, 'reconciler closed audit rows of lost attempts');
         return n;
       } catch (error) {

@@ -1,12 +1,13 @@
 import { parseEnv } from '@fleet/config';
-import { createDb, type TaskType } from '@fleet/db';
-import { catalog, createRedis } from '@fleet/queues';
+import { createDb } from '@fleet/db';
+import { createRedis, taskTypeOf } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { listenForCancels } from './cancel-channel.ts';
+import { createCancelMarks } from './cancel-marks.ts';
+import { type DatabaseGate, type DatabaseGateTiming, startDatabaseGate } from './database-gate.ts';
 import type { AnyAgent } from './define-agent.ts';
 import { type RuntimeEnv, runtimeEnvShape } from './env.ts';
 import { startProbeServer } from './http-server.ts';
@@ -16,6 +17,7 @@ import { createProcessor, SHUTDOWN_REASON } from './processor.ts';
 import { createReconciler, type Reconciler } from './reconciler.ts';
 import { createScrubber, secretValuesFromEnv } from './secrets.ts';
 import { withTimeout } from './with-timeout.ts';
+import { workerTiming } from './worker-timing.ts';
 
 export interface StartAgentOptions {
   /** Environment to parse (default process.env). Tests pass an object. */
@@ -24,6 +26,8 @@ export interface StartAgentOptions {
   log?: Logger;
   /** Where the created logger writes JSON lines (default stdout). */
   logDestination?: import('pino').DestinationStream;
+  /** Probe timing of the database gate (tests shorten it). */
+  databaseGate?: Partial<DatabaseGateTiming>;
 }
 
 export interface RunningAgent {
@@ -34,6 +38,8 @@ export interface RunningAgent {
   port: number;
   log: Logger;
   reconciler: Reconciler;
+  /** Pauses the worker while the audit database is unreachable (database-gate.ts). */
+  databaseGate: DatabaseGate;
   /**
    * Stops taking jobs, waits up to graceMs for active ones, then aborts them (they are
    * retried elsewhere) and closes every connection. Resolves to true when all finished in time.
@@ -48,8 +54,12 @@ export interface RunningAgent {
 export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const rawEnv = options.env ?? process.env;
   // One schema for the runtime's and the agent's variables, so one message lists every problem.
-  const env = parseEnv(agent.name, z.object({ ...runtimeEnvShape, ...(agent.env ?? {}) }), rawEnv) as RuntimeEnv &
-    Record<string, unknown>;
+  const schema = z.object({ ...runtimeEnvShape, ...(agent.env ?? {}) });
+  const env = parseEnv(
+    agent.name,
+    agent.refineEnv ? schema.superRefine(agent.refineEnv) : schema,
+    rawEnv,
+  ) as RuntimeEnv & Record<string, unknown>;
   const scrub = createScrubber(secretValuesFromEnv(rawEnv));
   const log =
     options.log ??
@@ -83,11 +93,10 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   }
 
   const metrics = createMetrics({ agent: agent.name, queue, processMetrics: env.METRICS_PROCESS });
-  const jobs = catalog[agent.queue as keyof typeof catalog].jobs as Record<string, { taskType: TaskType }>;
-  const fallbackType = Object.values(jobs)[0]!.taskType;
-  const lockDuration = env.LOCK_DURATION_MS ?? agent.timing?.lockDurationMs ?? 30_000;
-  const stalledInterval = env.STALLED_INTERVAL_MS ?? agent.timing?.stalledIntervalMs ?? 30_000;
+  const timing = workerTiming(env, agent.timing);
+  const lockDuration = timing.lockDurationMs;
 
+  const cancels = createCancelMarks({ redis: connection, prefix: env.QUEUE_PREFIX, queue: agent.queue, log });
   const reconciler = createReconciler({
     queue,
     db,
@@ -95,9 +104,10 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     log,
     scrub,
     agentName: agent.name,
-    taskTypeOf: (name) => (Object.hasOwn(jobs, name) ? jobs[name]!.taskType : fallbackType),
+    taskTypeOf: (name) => taskTypeOf(agent.queue, name),
     minAgeMs: lockDuration,
     intervalMs: env.RECONCILE_INTERVAL_MS,
+    cancelReasonOf: (jobId) => cancels.reasonFor(jobId),
   });
 
   const processor = createProcessor({
@@ -109,6 +119,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     scrub,
     metrics,
     closeEarlierAttempts: (job, start) => reconciler.closeEarlierAttempts(job, start),
+    cancels,
   });
 
   const worker = new Worker(agent.queue, processor, {
@@ -116,8 +127,11 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     prefix: env.QUEUE_PREFIX,
     concurrency: env.WORKER_CONCURRENCY ?? agent.concurrency,
     lockDuration,
-    stalledInterval,
-    maxStalledCount: env.MAX_STALLED_COUNT ?? agent.timing?.maxStalledCount ?? 1,
+    lockRenewTime: timing.lockRenewMs,
+    stalledInterval: timing.stalledIntervalMs,
+    // Recorded as each job's processedBy: process mode finds the jobs of a child that died by it.
+    name: env.FLEET_INSTANCE_ID,
+    maxStalledCount: timing.maxStalledCount,
     removeOnComplete: { age: 24 * 3600, count: 5_000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     autorun: false,
@@ -128,9 +142,8 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     reconciler.nudge();
   });
 
-  await listenForCancels(subscriber, env.QUEUE_PREFIX, ({ queue: q, jobId, reason }) => {
-    if (q !== agent.queue) return;
-    if (worker.cancelJob(jobId, reason ?? 'cancelled by an operator')) log.info({ jobId, reason }, 'cancelling job');
+  await cancels.listen(subscriber, (jobId, reason) => {
+    if (worker.cancelJob(jobId, reason)) log.info({ jobId, reason }, 'cancelling job');
   });
 
   // The subscriber only listens, so without traffic of its own a dead path would go unnoticed
@@ -140,8 +153,20 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   }, 10_000);
   subscriberPing.unref();
 
+  // Its own one-connection pool: a busy audit pool must not look like a dead database.
+  const probeDb = createDb(env.DATABASE_URL, { ...dbOptions, max: 1, applicationName: `fleet-${agent.name}-probe` });
+  const databaseGate = startDatabaseGate({
+    ...options.databaseGate,
+    probe: () => sql`SELECT 1`.execute(probeDb),
+    pause: () => worker.pause(true),
+    resume: () => worker.resume(),
+    log,
+    scrub,
+  });
   let closing = false;
   const probe = await startProbeServer({
+    service: agent.name,
+    instanceId: env.FLEET_INSTANCE_ID,
     host: env.HTTP_HOST,
     port: env.HTTP_PORT,
     registry: metrics.registry,
@@ -156,14 +181,31 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
           problems.postgres = scrub(e.message);
         }),
       ]);
+      const gateClosed = databaseGate.problem();
+      if (gateClosed) problems.audit = gateClosed;
       return problems;
     },
+  }).catch(async (error: unknown) => {
+    // The port is taken (a configuration error): release what was opened before saying so.
+    clearInterval(subscriberPing);
+    await databaseGate.stop();
+    await Promise.allSettled([worker.close(), reconciler.stop(), queue.close(), agent.teardown?.(deps)]);
+    subscriber.disconnect();
+    connection.disconnect();
+    await Promise.allSettled([taskLogger.close(), db.destroy(), auditDb.destroy(), probeDb.destroy()]);
+    throw error;
   });
 
   void worker.run().catch((err) => log.error({ err }, 'worker stopped unexpectedly'));
   await worker.waitUntilReady();
   log.info(
-    { queue: agent.queue, concurrency: env.WORKER_CONCURRENCY ?? agent.concurrency, port: probe.port, lockDuration },
+    {
+      queue: agent.queue,
+      concurrency: env.WORKER_CONCURRENCY ?? agent.concurrency,
+      port: probe.port,
+      lockDuration,
+      instance: env.FLEET_INSTANCE_ID,
+    },
     'agent started',
   );
 
@@ -174,13 +216,16 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     port: probe.port,
     log,
     reconciler,
+    databaseGate,
     async close(graceMs = env.SHUTDOWN_GRACE_MS) {
       if (closing) return true;
       closing = true;
       log.info({ graceMs }, 'stopping: finishing active jobs');
+      await databaseGate.stop();
       let timer: NodeJS.Timeout | undefined;
+      const workerClosed = worker.close();
       const drained = await Promise.race([
-        worker.close().then(() => true),
+        workerClosed.then(() => true),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), graceMs);
         }),
@@ -189,7 +234,13 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       if (!drained) {
         log.warn('grace period over: aborting active jobs; they will be retried');
         worker.cancelAllJobs(SHUTDOWN_REASON);
-        await withTimeout(worker.close(true), 5_000, 'worker').catch(() => {});
+        // Handlers that honour their signal stop within moments: waiting for them records their
+        // rows and hands their jobs back for a retry, rather than leaving them to stall.
+        const settled = await withTimeout(workerClosed, 5_000, 'worker').then(
+          () => true,
+          () => false,
+        );
+        if (!settled) await withTimeout(worker.close(true), 5_000, 'worker').catch(() => {});
       }
       clearInterval(subscriberPing);
       await reconciler.stop();
@@ -197,7 +248,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       await Promise.allSettled([probe.close(), queue.close(), agent.teardown?.(deps)]);
       subscriber.disconnect();
       connection.disconnect();
-      await Promise.allSettled([db.destroy(), auditDb.destroy()]);
+      await Promise.allSettled([db.destroy(), auditDb.destroy(), probeDb.destroy()]);
       log.info({ drained }, 'stopped');
       return drained;
     },

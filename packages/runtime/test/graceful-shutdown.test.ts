@@ -80,4 +80,43 @@ describe('SIGTERM', () => {
     expect(await next.exited).toBe(0);
     expect(stalled).toEqual([]);
   });
+
+  it('past the grace period, records the aborted attempts and hands their jobs back: no row stays running', {
+    timeout: 60_000,
+  }, async () => {
+    const worker = spawnWorker(
+      agentEnv(t.url, r.url, r.prefix, {
+        JOB_SLEEP_MS: '60000',
+        TEST_CONCURRENCY: '3',
+        SHUTDOWN_GRACE_MS: '1000',
+        AUDIT_RUNNING_DELAY_MS: '0',
+      }),
+    );
+    await worker.ready;
+    const jobs = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        producer.enqueue('maintenance_queue', 'system_health_check', { workspace_id: workspaceId }),
+      ),
+    );
+    const ids = jobs.map((j) => j.jobId);
+    await waitFor(
+      async () => {
+        const rows = await t.db.selectFrom('autonomous_tasks').select('status').where('job_id', 'in', ids).execute();
+        return rows.filter((x) => x.status === 'running').length === 3 || undefined;
+      },
+      { what: '3 running rows' },
+    );
+    worker.child.kill('SIGTERM');
+    // Not drained within the grace period: exit 1, but nothing left behind.
+    expect(await worker.exited).toBe(1);
+    const rows = await t.db
+      .selectFrom('autonomous_tasks')
+      .select(['status', 'error_message'])
+      .where('job_id', 'in', ids)
+      .execute();
+    expect(rows.map((x) => x.status)).toEqual(['failed', 'failed', 'failed']);
+    for (const row of rows) expect(row.error_message).toMatch(/worker shutting down.*will retry/);
+    for (const id of ids) expect(['delayed', 'waiting']).toContain(await queue.getJobState(id));
+    expect(stalled.filter((id) => ids.includes(id))).toEqual([]);
+  });
 });

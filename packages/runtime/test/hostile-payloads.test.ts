@@ -99,7 +99,7 @@ describe('hostile payloads', () => {
     }
     const rows = await t.db
       .selectFrom('autonomous_tasks')
-      .select(['job_id', 'attempt', 'status', 'error_message', 'input_data', 'workspace_id'])
+      .select(['job_id', 'attempt', 'status', 'error_message', 'input_data', 'workspace_id', 'task_type'])
       .where(
         'job_id',
         'in',
@@ -114,6 +114,9 @@ describe('hostile payloads', () => {
         /^(Invalid payload for maintenance_queue\/data_cleanup: |Unknown job "format_disk")/,
       );
     }
+    // A job name the queue does not know is not counted as one of its task types.
+    expect(rows.find((x) => x.job_id === auditJobId(unknown.id!, unknown.timestamp))!.task_type).toBe('unknown_job');
+    expect(rows.filter((x) => x.task_type === 'unknown_job')).toHaveLength(1);
     const blob = rows.find((x) => x.job_id!.startsWith('bad-a-2-MB-blob@'))!;
     expect(blob.input_data).toMatchObject({ truncated: true, keys: ['blob'] });
     expect(rows.find((x) => x.job_id!.startsWith('bad-a-non-UUID-workspace-id@'))!.workspace_id).toBeNull();

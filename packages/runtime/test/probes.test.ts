@@ -1,3 +1,4 @@
+import { ConfigError } from '@fleet/config';
 import { createProducer, type Producer } from '@fleet/queues';
 import {
   adminQuery,
@@ -28,7 +29,7 @@ beforeAll(async () => {
       if ((payload as { retention_days?: number }).retention_days === 9) throw new Error('nope');
       return { output: {} };
     }),
-    { env: agentEnv(t.url, r.url, r.prefix) },
+    { env: agentEnv(t.url, r.url, r.prefix, { FLEET_INSTANCE_ID: 'probe-test#1' }) },
   );
 });
 
@@ -42,10 +43,21 @@ afterAll(async () => {
 const get = (path: string) => fetch(`http://127.0.0.1:${agent.port}${path}`);
 
 describe('probe endpoints', () => {
-  it('/healthz answers 200 while the agent runs', async () => {
+  it('/healthz answers 200 with the instance id while the agent runs', async () => {
     const res = await get('/healthz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(await res.json()).toEqual({ status: 'ok', instance: 'probe-test#1' });
+  });
+
+  it('refuses a probe port that another process holds as a configuration error naming HTTP_PORT', async () => {
+    const error = await startAgent(
+      testAgent(async () => ({ output: {} })),
+      { env: agentEnv(t.url, r.url, r.prefix, { HTTP_PORT: String(agent.port) }) },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      `HTTP_PORT: port ${agent.port} on 127.0.0.1 is already in use by another process (EADDRINUSE); choose another HTTP_PORT`,
+    ]);
   });
 
   it('/metrics counts jobs by status and reports queue depth and durations', async () => {

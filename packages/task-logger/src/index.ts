@@ -1,4 +1,5 @@
 export { AuditWriteError, isRowError, sqlState } from './errors.ts';
+export { taskRowId } from './row-id.ts';
 export {
   InvalidTaskRowError,
   statusRank,

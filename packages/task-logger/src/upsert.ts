@@ -1,5 +1,6 @@
 import type { Database } from '@fleet/db';
 import { type Kysely, sql } from 'kysely';
+import { taskRowId } from './row-id.ts';
 import type { RowState } from './rows.ts';
 
 /**
@@ -7,6 +8,7 @@ import type { RowState } from './rows.ts';
  * unnested server-side, so the statement text is the same for any batch size (the server's plan
  * cache and pg's parser see one shape).
  *
+ * The id is the attempt's own (taskRowId), so every writer of one attempt inserts the same one.
  * Conflicts on (queue_name, job_id, attempt) update the row only when the new status ranks higher
  * (pending < running < terminal): replays are no-ops and a terminal row never changes again.
  */
@@ -15,10 +17,11 @@ export async function upsertRows(db: Kysely<Database>, rows: RowState[]): Promis
   const col = <T>(pick: (r: RowState) => T) => rows.map(pick);
   await sql`
     INSERT INTO autonomous_tasks AS t (
-      queue_name, job_id, attempt, workspace_id, task_type, status, input_data, output_data,
+      id, queue_name, job_id, attempt, workspace_id, task_type, status, input_data, output_data,
       error_message, executed_at, completed_at, triggered_by, agent_name, cost_estimate_usd
     )
     SELECT * FROM unnest(
+      ${col((r) => taskRowId(r.key))}::uuid[],
       ${col((r) => r.key.queueName)}::text[],
       ${col((r) => r.key.jobId)}::text[],
       ${col((r) => r.key.attempt)}::int4[],

@@ -4,11 +4,19 @@
  */
 import type { TestProject } from 'vitest/node';
 import './provided.ts';
-import { startTestServices } from './services.ts';
+import { startTestServices, TestServicesUnavailable } from './services.ts';
 import { ensureTemplate } from './template.ts';
 
 export default async function setup(project: TestProject) {
-  const services = await startTestServices();
+  let services: Awaited<ReturnType<typeof startTestServices>>;
+  try {
+    services = await startTestServices();
+  } catch (error) {
+    if (!(error instanceof TestServicesUnavailable)) throw error;
+    // One line, and nothing else: thrown, vitest would first report "No test files found".
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
   const template = await ensureTemplate(services.databaseUrl);
   project.provide('adminDatabaseUrl', services.databaseUrl);
   project.provide('redisUrl', services.redisUrl);

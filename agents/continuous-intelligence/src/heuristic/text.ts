@@ -28,6 +28,11 @@ export function splitBody(bodyText: string | null, snippet: string | null): Spli
   };
 }
 
+/** "Re: …", "AW: …", "Fwd: …": the subject of a reply or forward repeats the earlier message. */
+export function isReplySubject(subject: string): boolean {
+  return /^\s*(re|aw|sv|vs|antw|fwd?|wg|tr)\s*:/i.test(subject);
+}
+
 /** Splits prose into sentences (good enough for email: ., !, ? and line breaks). */
 export function sentences(text: string): string[] {
   return text

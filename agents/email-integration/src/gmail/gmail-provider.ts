@@ -3,6 +3,7 @@
  * users.history.list and users.messages.get, authorised by the refresh-token grant.
  */
 import {
+  type AccountAccess,
   type CallOptions,
   CursorExpiredError,
   type FetchedMessages,
@@ -38,12 +39,9 @@ export class GmailHttpProvider implements MailProvider {
     this.policy = { ...DEFAULT_RETRY_POLICY, ...config.retry };
   }
 
-  async openSession(
-    account: { emailAddress: string; refreshToken: string },
-    opts: CallOptions = {},
-  ): Promise<MailSession> {
-    const token = await refreshAccessToken(this.config, account.refreshToken, this.policy, opts.signal);
-    return new GmailSession(this.config, this.policy, account.refreshToken, token);
+  async openSession(account: AccountAccess, opts: CallOptions = {}): Promise<MailSession> {
+    const token = await refreshAccessToken(this.config, account.secret, this.policy, opts.signal);
+    return new GmailSession(this.config, this.policy, account.secret, token);
   }
 }
 
@@ -212,7 +210,7 @@ class GmailSession implements MailSession {
         }
         if ((message.labelIds ?? []).some((l) => SKIPPED_LABELS.has(l))) continue;
         try {
-          emails.push(parseGmailMessage(message));
+          emails.push(parseGmailMessage(message, { log: opts.log }));
         } catch (error) {
           // A library choking on odd content is as much a bad message as a MessageParseError.
           const reason = error instanceof MessageParseError ? error.message : `unparseable: ${String(error)}`;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
-import { fleetRegistry, isPresent } from '../fleet/registry.ts';
+import { fleetRegistry, isPresent, probePort } from '../fleet/registry.ts';
 import { formatTable } from '../output/table.ts';
 
 export function registerAgents(program: Command, ctx: () => CliContext): void {
@@ -12,7 +12,17 @@ export function registerAgents(program: Command, ctx: () => CliContext): void {
       const c = ctx();
       const rows = fleetRegistry().map((component) => ({ ...component, present: isPresent(component) }));
       if (opts.json) {
-        c.io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+        const json = rows.map((r) => ({
+          name: r.name,
+          kind: r.kind,
+          queues: r.queues,
+          entry: r.entry,
+          port_variable: r.portVariable,
+          host_variable: r.hostVariable,
+          probe_port: r.kind === 'agent' ? probePort(9464, r, 1) : null,
+          present: r.present,
+        }));
+        c.io.stdout(`${JSON.stringify(json, null, 2)}\n`);
         return;
       }
       c.io.stdout(
@@ -20,6 +30,7 @@ export function registerAgents(program: Command, ctx: () => CliContext): void {
           { header: 'NAME', value: (r) => r.name },
           { header: 'KIND', value: (r) => r.kind },
           { header: 'QUEUES', value: (r) => r.queues.join(',') },
+          { header: 'PROBE PORT', value: (r) => (r.kind === 'agent' ? probePort(9464, r, 1) : 8080), align: 'right' },
           { header: 'ENTRY', value: (r) => (r.present ? r.entry : `${r.entry} (missing)`) },
         ])}\n`,
       );

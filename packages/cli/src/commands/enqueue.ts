@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { statusUrl } from '@fleet/ops';
 import {
   catalog,
   type EnqueueOptions,
@@ -107,7 +108,7 @@ export function registerEnqueue(program: Command, ctx: () => CliContext): void {
         .default('manual'),
     )
     .option('--no-audit', 'do not write the pending audit row (no Postgres needed)')
-    .option('--json', 'print {queue, jobName, jobId, created} as JSON')
+    .option('--json', 'print {queue, job, job_id, created, status_url} as JSON')
     .addHelpText(
       'after',
       `${catalogHelp()}
@@ -143,7 +144,10 @@ The job id goes to stdout alone, so scripts can capture it:
         throw explainServiceError(error, c.env());
       }
       if (opts.json) {
-        c.io.stdout(`${JSON.stringify(result)}\n`);
+        const { queue: q, jobName, jobId, created } = result;
+        c.io.stdout(
+          `${JSON.stringify({ queue: q, job: jobName, job_id: jobId, created, status_url: statusUrl(q, jobId) })}\n`,
+        );
       } else {
         c.io.stdout(`${result.jobId}\n`);
         if (!result.created) c.io.stderr(`note: a job with this id already existed; nothing new was added\n`);

@@ -1,4 +1,4 @@
-import { cancelTask, retryTask } from '@fleet/ops';
+import { cancelTask, presentCancel, presentRetry, retryTask } from '@fleet/ops';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { withOps } from './ops-context.ts';
@@ -20,7 +20,7 @@ Exit code 4 when the task is still waiting or running: cancel it first or let it
       const c = ctx();
       const result = await withOps(c, (ops) => retryTask(ops, id, opts.queue ? { queue: opts.queue } : {}));
       if (opts.json) {
-        c.io.stdout(`${JSON.stringify(result)}\n`);
+        c.io.stdout(`${JSON.stringify(presentRetry(result))}\n`);
         return;
       }
       c.io.stdout(`${result.jobId}\n`);
@@ -33,37 +33,27 @@ Exit code 4 when the task is still waiting or running: cancel it first or let it
 
   program
     .command('cancel')
-    .description('Cancel a task: remove its waiting job, or signal the worker running it to abort.')
+    .description('Cancel a task wherever its job is: waiting, delayed, running, or stalled after its worker died.')
     .argument('<id>', 'audit row id or BullMQ job id')
     .option('-q, --queue <queue>', 'the queue, when a job id exists on several')
     .option('-r, --reason <text>', 'recorded in error_message', 'cancelled by an operator')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print {outcome, action, queue, job_id, attempt, receivers, message} as JSON')
     .addHelpText(
       'after',
       `
-A waiting or delayed job is removed and recorded as cancelled at once. A running job's worker is
-asked to abort through the cancel channel; its audit row turns cancelled when the handler stops.
-Exit code 4 when the task has already finished.`,
+What it prints:
+  cancelled: …                        the task's row is cancelled now (a waiting job was removed, or
+                                      the worker running it stopped it)
+  will be cancelled when recovered: … the cancel is recorded, but the worker holding the job has not
+                                      stopped it yet (it is stopping, or it died); the job never runs
+                                      again and its row ends cancelled when it is recovered
+Exit code 4 when the task has already finished ("already finished").`,
     )
     .action(async (id: string, opts: { queue?: string; reason: string; json?: boolean }) => {
       const c = ctx();
       const result = await withOps(c, (ops) =>
         cancelTask(ops, id, { reason: opts.reason, ...(opts.queue ? { queue: opts.queue } : {}) }),
       );
-      if (opts.json) {
-        c.io.stdout(`${JSON.stringify(result)}\n`);
-        return;
-      }
-      const message = {
-        removed: `removed waiting job ${result.jobId} from ${result.queue}; recorded as cancelled`,
-        closed: `job ${result.jobId} was no longer queued; its pending row is closed as cancelled`,
-        signalled: `asked the worker running job ${result.jobId} to abort (${'receivers' in result ? result.receivers : 0} process(es) listening)`,
-      }[result.action];
-      c.io.stdout(`${message}\n`);
-      if (result.action === 'signalled' && result.receivers === 0) {
-        c.io.stderr(
-          'warning: no worker process is listening; the job keeps running until its worker reconnects or it finishes\n',
-        );
-      }
+      c.io.stdout(opts.json ? `${JSON.stringify(presentCancel(result))}\n` : `${result.message}\n`);
     });
 }

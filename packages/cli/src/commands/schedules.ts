@@ -8,16 +8,27 @@ import { formatTime } from '../output/values.ts';
 /** The scheduler agent's internal queue: one BullMQ job scheduler per schedule, ticking here. */
 export const SCHEDULE_TICKS_QUEUE = 'fleet_schedule_ticks';
 
+/** One schedule, in the API's snake_case (what `--json` prints). */
 export interface ScheduleRow {
   id: string;
   /** Cron pattern, or null for a fixed interval. */
   pattern: string | null;
-  everyMs: number | null;
+  every_ms: number | null;
   tz: string | null;
   next: string | null;
-  iterations: number | null;
+  /** Ticks started so far. */
+  runs: number | null;
   /** What each tick carries (the scheduler turns it into a catalog job). */
   data: unknown;
+}
+
+/**
+ * BullMQ's iterationCount counts the jobs a scheduler has created, and it creates each next tick
+ * in advance (the delayed job that `next` points at): while one is pending it is not a run yet.
+ */
+export function runsOf(iterationCount: number | undefined | null, next: number | undefined | null): number | null {
+  if (iterationCount === undefined || iterationCount === null) return null;
+  return Math.max(0, iterationCount - (next ? 1 : 0));
 }
 
 export async function listSchedules(ctx: CliContext): Promise<ScheduleRow[]> {
@@ -30,10 +41,10 @@ export async function listSchedules(ctx: CliContext): Promise<ScheduleRow[]> {
     return schedulers.map((s) => ({
       id: s.id ?? s.key,
       pattern: s.pattern ?? null,
-      everyMs: s.every ?? null,
+      every_ms: s.every ?? null,
       tz: s.tz ?? null,
       next: s.next ? new Date(s.next).toISOString() : null,
-      iterations: s.iterationCount ?? null,
+      runs: runsOf(s.iterationCount, s.next),
       data: s.template?.data ?? null,
     }));
   } catch (error) {
@@ -66,10 +77,10 @@ export function registerSchedules(program: Command, ctx: () => CliContext): void
       c.io.stdout(
         `${formatTable(rows, [
           { header: 'ID', value: (r) => r.id },
-          { header: 'WHEN', value: (r) => r.pattern ?? (r.everyMs ? `every ${r.everyMs / 1000}s` : null) },
+          { header: 'WHEN', value: (r) => r.pattern ?? (r.every_ms ? `every ${r.every_ms / 1000}s` : null) },
           { header: 'TZ', value: (r) => r.tz },
           { header: 'NEXT', value: (r) => formatTime(r.next) },
-          { header: 'RUNS', value: (r) => r.iterations, align: 'right' },
+          { header: 'RUNS', value: (r) => r.runs, align: 'right' },
         ])}\n`,
       );
     });

@@ -1,5 +1,5 @@
 import { type Database, TASK_TYPES } from '@fleet/db';
-import { type QueueCounts, queueCounts, summary, type TaskTypeSummary } from '@fleet/ops';
+import { presentQueue, presentSummary, type QueueCounts, queueCounts, summary, type TaskTypeSummary } from '@fleet/ops';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Kysely, sql } from 'kysely';
 import type { CliContext } from '../context.ts';
@@ -56,6 +56,19 @@ function hoursOption(value: string): number {
   return n;
 }
 
+/** `fleet status --json`: the API's shapes of queues and summaries (GET /v1/queues, /v1/summary). */
+export function presentStatus(report: StatusReport) {
+  return {
+    queues: report.queues.map(presentQueue),
+    window: {
+      hours: report.window.hours,
+      workspace_id: report.window.workspaceId,
+      task_type: report.window.taskType,
+    },
+    task_types: report.taskTypes.map(presentSummary),
+  };
+}
+
 export function formatStatus(report: StatusReport): string {
   const queues = formatTable(report.queues, [
     { header: 'QUEUE', value: (q) => q.queue },
@@ -90,7 +103,7 @@ export function registerStatus(program: Command, ctx: () => CliContext): void {
     .option('-w, --workspace <uuid>', "one workspace's figures (get_autonomous_task_summary); default: all")
     .addOption(new Option('-t, --type <task_type>', 'only this task type').choices(TASK_TYPES))
     .option('--hours <n>', 'window of the task figures, in hours', hoursOption, 24)
-    .option('--json', 'print {queues, window, taskTypes} as JSON')
+    .option('--json', "print {queues, window, task_types} as JSON (the API's field names)")
     .addHelpText(
       'after',
       `
@@ -121,6 +134,6 @@ Examples:
           taskTypes,
         };
       });
-      c.io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+      c.io.stdout(opts.json ? `${JSON.stringify(presentStatus(report), null, 2)}\n` : formatStatus(report));
     });
 }

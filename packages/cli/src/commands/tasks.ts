@@ -1,5 +1,5 @@
 import type { Task } from '@fleet/db';
-import { getTask, listTasks, type TaskDetail, type TaskFiltersInput } from '@fleet/ops';
+import { getTask, listTasks, presentDetail, presentTaskPage, type TaskDetail, type TaskFiltersInput } from '@fleet/ops';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../context.ts';
 import { formatRecord, formatTable } from '../output/table.ts';
@@ -113,7 +113,7 @@ export function registerTasks(program: Command, ctx: () => CliContext): void {
     .option('--until <when>', 'created before: a duration back from now or an ISO time', (v) => parseSince(v))
     .option('-n, --limit <n>', 'rows per page, 1 to 500', limitOption, 50)
     .option('--cursor <cursor>', 'the next page, as printed after a full page')
-    .option('--json', 'print {tasks, nextCursor} as JSON')
+    .option('--json', 'print {tasks, next_cursor} as JSON (as GET /v1/tasks)')
     .addHelpText(
       'after',
       `
@@ -137,7 +137,7 @@ Examples:
       };
       const page = await withOps(c, (ops) => listTasks(ops.db, filters));
       if (opts.json) {
-        c.io.stdout(`${json(page)}\n`);
+        c.io.stdout(`${json(presentTaskPage(page))}\n`);
         return;
       }
       c.io.stdout(page.tasks.length === 0 ? 'No tasks match.\n' : `${taskTable(page.tasks)}\n`);
@@ -149,10 +149,10 @@ Examples:
     .description('Show one task (audit row id or BullMQ job id): input, output, error, every attempt, job state.')
     .argument('<id>', 'autonomous_tasks.id, or the job id `fleet enqueue` printed')
     .option('-q, --queue <queue>', 'the queue, when a job id exists on several')
-    .option('--json', 'print {task, attempts, queue, jobId, job, payload} as JSON')
+    .option('--json', 'print {task, attempts, queue, job_id, job, payload} as JSON (as GET /v1/tasks/{id})')
     .action(async (id: string, opts: { queue?: string; json?: boolean }) => {
       const c = ctx();
       const detail = await withOps(c, (ops) => getTask(ops, id, opts.queue ? { queue: opts.queue } : {}));
-      c.io.stdout(opts.json ? `${json(detail)}\n` : formatTaskDetail(detail));
+      c.io.stdout(opts.json ? `${json(presentDetail(detail))}\n` : formatTaskDetail(detail));
     });
 }

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CliContext } from '../context.ts';
 import { CliError } from '../errors.ts';
-import { fleetRegistry } from '../fleet/registry.ts';
+import { fleetRegistry, probePort, REPLICA_PORT_STRIDE } from '../fleet/registry.ts';
 import { runFleet } from '../fleet/run-fleet.ts';
 
 function portOption(value: string): number {
@@ -24,7 +24,12 @@ interface UpFlags {
 }
 
 export function registerUp(program: Command, ctx: () => CliContext): void {
-  const names = fleetRegistry().map((c) => c.name);
+  const registry = fleetRegistry();
+  const names = registry.map((c) => c.name);
+  const probeTable = registry
+    .filter((c) => c.kind === 'agent')
+    .map((c) => `${c.name} ${probePort(9464, c, 1)}`)
+    .join(', ');
   program
     .command('up')
     .description('Process mode: migrate, then run the fleet as child processes until Ctrl-C/SIGTERM.')
@@ -32,7 +37,7 @@ export function registerUp(program: Command, ctx: () => CliContext): void {
     .option('--no-migrate', 'skip applying migrations first')
     .option(
       '--base-port <port>',
-      'probe port (/healthz, /metrics) of the first agent; then +1 each (0 = free ports)',
+      "agents' probe ports (/healthz, /metrics) are this + a fixed offset each (see below; 0 = free ports)",
       portOption,
       9464,
     )
@@ -48,10 +53,15 @@ export function registerUp(program: Command, ctx: () => CliContext): void {
       `
 Components: ${names.join(', ')}
 
+Probe ports (--base-port 9464): ${probeTable}; replica n of an agent adds ${REPLICA_PORT_STRIDE} × (n − 1).
+Before starting, every port is checked: one held by another process stops the run (exit 78).
+
 Each process is started as in the containers (docker/entrypoint.sh agent <name>), against
 DATABASE_URL and REDIS_URL (default: the local services), with its output prefixed by its name.
-A process that exits on its own is restarted after 1 s, 2 s, 4 s … 30 s; one that exits with a
-configuration error (78) is not. Ctrl-C or SIGTERM stops every process gracefully; a second one
+A process that exits on its own is restarted after 1 s, 2 s, 4 s … 30 s, and the jobs it was
+running are recovered at once (their rows closed, the jobs retried); one that exits with a
+configuration error (78) is not restarted. Ctrl-C or SIGTERM stops every process gracefully (the
+copies of one Ctrl-C that a terminal and npm/tsx deliver count once); Ctrl-C again after a second
 kills them.
 
 Examples:

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { PERMANENT_EXIT_CODES, restartDelay, STABLE_AFTER_MS } from './backoff.ts';
 import { prefixLines } from './line-prefixer.ts';
 
@@ -18,7 +19,22 @@ export interface ManagedProcessOptions {
   notice(text: string): void;
   /** Called each time the process answers /healthz after a (re)start. */
   onHealthy?(): void;
+  /**
+   * Called once each run of the process ended (crash or stop), before a restart is scheduled:
+   * the fleet recovers the jobs the dead instance still held.
+   */
+  onExit?(run: ExitedRun): Promise<void> | void;
   restartBaseMs?: number;
+}
+
+/** One run of a managed process that has ended. */
+export interface ExitedRun {
+  /** The FLEET_INSTANCE_ID it ran with. */
+  instanceId: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** "exited with signal SIGKILL", "exited with code 1" */
+  how: string;
 }
 
 export type ProcessState = 'starting' | 'healthy' | 'backoff' | 'stopping' | 'stopped' | 'gave-up';
@@ -40,6 +56,8 @@ export class ManagedProcess {
   private timer: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
   private healthAbort: AbortController | null = null;
+  /** The FLEET_INSTANCE_ID of the current (or last) run; new for every start. */
+  instanceId = '';
 
   constructor(private readonly o: ManagedProcessOptions) {}
 
@@ -54,9 +72,13 @@ export class ManagedProcess {
   start(): void {
     this.state = 'starting';
     this.startedAt = Date.now();
+    // The probe answers with it, so a healthy answer from another process on the port (another
+    // fleet, a leftover child) is never taken for this one.
+    const instanceId = `${this.o.label}-${randomBytes(4).toString('hex')}`;
+    this.instanceId = instanceId;
     const child = spawn(this.o.command, this.o.args, {
       cwd: this.o.cwd,
-      env: this.o.env,
+      env: { ...this.o.env, FLEET_INSTANCE_ID: instanceId },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -70,15 +92,21 @@ export class ManagedProcess {
         this.o.notice(`could not start: ${error.message}`);
       });
       child.once('close', (code, signal) => {
-        void output.then(() => {
+        void output.then(async () => {
           this.child = null;
           this.healthAbort?.abort();
+          const how = signal ? `exited with signal ${signal}` : `exited with code ${code}`;
+          try {
+            await this.o.onExit?.({ instanceId, code, signal, how });
+          } catch (error) {
+            this.o.notice(`after it ${how}: ${(error as Error).message}`);
+          }
           this.onExit(code, signal);
           resolve();
         });
       });
     });
-    if (this.o.healthPort) void this.watchHealth(this.o.healthPort);
+    if (this.o.healthPort) void this.watchHealth(this.o.healthPort, instanceId);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -107,14 +135,15 @@ export class ManagedProcess {
     }, delay);
   }
 
-  /** Polls /healthz until it answers 200 once per (re)start. */
-  private async watchHealth(port: number): Promise<void> {
+  /** Polls /healthz until this run's own instance answers 200 (once per (re)start). */
+  private async watchHealth(port: number, instanceId: string): Promise<void> {
     const abort = new AbortController();
     this.healthAbort = abort;
     while (!abort.signal.aborted && this.state === 'starting') {
       try {
         const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
-        if (res.ok && this.state === 'starting') {
+        const body = (await res.json().catch(() => ({}))) as { instance?: unknown };
+        if (res.ok && body.instance === instanceId && this.state === 'starting' && this.instanceId === instanceId) {
           this.state = 'healthy';
           this.o.onHealthy?.();
           return;

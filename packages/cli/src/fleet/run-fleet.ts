@@ -1,13 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { CliContext } from '../context.ts';
-import { redactUrl } from '../errors.ts';
+import { CliError, redactUrl } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { formatLabel, prefixLines } from './line-prefixer.ts';
 import { ManagedProcess } from './managed-process.ts';
-import { freePort } from './ports.ts';
-import { type FleetComponent, fleetRegistry, REPO_ROOT } from './registry.ts';
+import { busyPorts, freePort, type PlannedPort } from './ports.ts';
+import { createJobRecovery } from './recover-jobs.ts';
+import { type FleetComponent, fleetRegistry, probePort, REPO_ROOT } from './registry.ts';
 import { selectComponents } from './selection.ts';
+import { createStopSignals } from './stop-signals.ts';
 
 export const ENTRYPOINT = 'docker/entrypoint.sh';
 
@@ -16,7 +18,7 @@ export interface RunFleetOptions {
   components: string[];
   /** Apply migrations first (through the same entry point as the compose `migrate` service). */
   migrate: boolean;
-  /** Probe port of the first agent process; the next ones count up. 0 = free ports. */
+  /** Probe ports are this plus each agent's fixed offset (registry.ts). 0 = free ports. */
   basePort: number;
   /** Port of the control plane's HTTP API and dashboard. 0 = a free port. */
   controlPlanePort: number;
@@ -59,6 +61,53 @@ export function processEnv(
   };
 }
 
+/** Every process of the selection with its port: stable per agent, unless --base-port 0. */
+async function plan(components: { component: FleetComponent; replicas: number }[], o: RunFleetOptions) {
+  const planned: Planned[] = [];
+  for (const { component, replicas } of components) {
+    for (let i = 1; i <= replicas; i++) {
+      const label = replicas > 1 ? `${component.name}#${i}` : component.name;
+      let port: number;
+      if (component.kind === 'control-plane') port = o.controlPlanePort || (await freePort());
+      else port = o.basePort === 0 ? await freePort() : probePort(o.basePort, component, i);
+      planned.push({ component, label, port });
+    }
+  }
+  return planned;
+}
+
+/** Refuses to start (exit 78) when another process holds a port the fleet needs, naming it and its flag. */
+async function checkPorts(ctx: CliContext, planned: Planned[], o: RunFleetOptions): Promise<void> {
+  const ports: PlannedPort[] = planned.map((p) => ({
+    port: p.port,
+    host: ctx.rawEnv[p.component.hostVariable] ?? '127.0.0.1',
+    what: p.component.kind === 'control-plane' ? 'the control plane' : `${p.label}'s probe`,
+    flag: p.component.kind === 'control-plane' ? '--control-plane-port' : '--base-port',
+  }));
+  const busy = await busyPorts(ports);
+  if (busy.length === 0) return;
+  const lines = busy.map((b) => `  port ${b.port} on ${b.host} (${b.what}, set by ${b.flag}): ${describe(b.problem)}`);
+  const flags = [...new Set(busy.map((b) => b.flag))];
+  throw new CliError(
+    `cannot start the fleet: ${busy.length === 1 ? 'a port it needs is' : 'ports it needs are'} not free\n${lines.join('\n')}`,
+    ExitCode.config,
+    `Stop what holds ${busy.length === 1 ? 'it' : 'them'} (another \`fleet up\`?), or move the fleet with ${flags
+      .map((f) =>
+        f === '--base-port'
+          ? `--base-port (now ${o.basePort}; agents use it + 0…5)`
+          : `${f} (now ${o.controlPlanePort})`,
+      )
+      .join(' or ')}.`,
+  );
+}
+
+function describe(problem: string): string {
+  if (problem === 'EADDRINUSE') return 'already in use by another process (EADDRINUSE)';
+  if (problem === 'EACCES') return 'may not be opened by this user (EACCES)';
+  if (problem === 'EADDRNOTAVAIL') return 'not an address of this machine (EADDRNOTAVAIL)';
+  return problem;
+}
+
 /** Starts the entry point's `migrate` command; `done` resolves to its exit code. */
 function startMigrateStep(
   ctx: CliContext,
@@ -69,6 +118,8 @@ function startMigrateStep(
     cwd: root,
     env: processEnv(ctx, { label: 'migrate', port: 0 }),
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, like the fleet's processes: a terminal's Ctrl-C reaches only the runner.
+    detached: true,
   });
   const output = Promise.all([
     prefixLines(child.stdout!, prefix, ctx.io.stdout),
@@ -84,24 +135,14 @@ function startMigrateStep(
 /**
  * Process mode: migrations, then every selected component as child processes started through
  * docker/entrypoint.sh (the image's entry point), with prefixed output, restarts with backoff,
- * and a graceful stop on SIGINT/SIGTERM. Resolves to the exit code once everything stopped.
+ * recovery of a dead child's jobs, and a graceful stop on Ctrl-C/SIGTERM (stop-signals.ts).
+ * Resolves to the exit code once everything stopped.
  */
 export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promise<number> {
   const root = options.root ?? REPO_ROOT;
   const env = ctx.env();
   const { selected, missing } = selectComponents(options.components, fleetRegistry(), root);
-
-  const planned: Planned[] = [];
-  let nextPort = options.basePort;
-  for (const { component, replicas } of selected) {
-    for (let i = 1; i <= replicas; i++) {
-      const label = replicas > 1 ? `${component.name}#${i}` : component.name;
-      let port: number;
-      if (component.kind === 'control-plane') port = options.controlPlanePort || (await freePort());
-      else port = options.basePort === 0 ? await freePort() : nextPort++;
-      planned.push({ component, label, port });
-    }
-  }
+  const planned = await plan(selected, options);
   const width = Math.max('fleet'.length, 'migrate'.length, ...planned.map((p) => p.label.length));
   const colour = ctx.io.isTTY;
   const own = formatLabel('fleet', planned.length + 1, width, colour);
@@ -112,49 +153,51 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
     notice('nothing to run');
     return ExitCode.notFound;
   }
+  await checkPorts(ctx, planned, options);
+  // Workers wait for Redis forever, which suits a container but would leave the fleet "ready"
+  // and idle: say at once when it does not answer (exit 69, naming REDIS_URL).
+  await ctx.ensureRedis();
+  // With migrations the migrate step says it; without, the agents would start and fail each job.
+  if (!options.migrate) await ctx.ensurePostgres();
   notice(`Postgres ${redactUrl(env.DATABASE_URL)}, Redis ${redactUrl(env.REDIS_URL)}, prefix ${env.QUEUE_PREFIX}`);
 
-  // Signals are handled from here on: during the migrate step a stop request ends that step
-  // (and the run); afterwards it stops every process gracefully.
-  let stopping = false;
   let migrateChild: ChildProcess | null = null;
   let processes: ManagedProcess[] = [];
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => {
     finish = resolve;
   });
+  const recovery = createJobRecovery(ctx);
   const stopAll = async (why: string) => {
-    if (stopping) return;
-    stopping = true;
     if (migrateChild) {
       notice(`${why}: stopping the migrate step`);
       migrateChild.kill('SIGTERM');
       return;
     }
-    notice(`${why}: stopping ${processes.length} processes (SIGTERM, SIGKILL after ${options.stopGraceMs} ms)`);
+    notice(
+      `${why}: stopping ${processes.length} processes gracefully (SIGTERM, SIGKILL after ${options.stopGraceMs} ms); ` +
+        'press Ctrl-C again after a second to kill them now',
+    );
     await Promise.all(processes.map((p) => p.stop(options.stopGraceMs)));
     const unclean = processes.filter((p) => p.lastExitCode !== 0 && p.state !== 'gave-up');
     notice(unclean.length === 0 ? 'all stopped' : `stopped; not clean: ${unclean.map((p) => p.label).join(', ')}`);
     finish(unclean.length === 0 && processes.every((p) => p.state !== 'gave-up') ? ExitCode.ok : ExitCode.failure);
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      notice(`${signal} again: killing every process now`);
-      migrateChild?.kill('SIGKILL');
-      for (const p of processes) p.kill();
-      return;
-    }
-    void stopAll(signal);
-  };
-  const killOnExit = () => {
+  const killAll = () => {
     migrateChild?.kill('SIGKILL');
     for (const p of processes) p.kill();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = createStopSignals({
+    stop: (signal) => void stopAll(signal),
+    kill: (signal) => {
+      notice(`${signal} again: killing every process now`);
+      killAll();
+    },
+    repeated: (signal, ms) => notice(`${signal} ${ms} ms after the first: the same stop request (still stopping)`),
+  });
   // Children run in their own process groups; never leave them behind if the runner dies.
-  process.on('exit', killOnExit);
-  options.stopSignal?.addEventListener('abort', () => void stopAll('stop requested'), { once: true });
+  process.on('exit', killAll);
+  options.stopSignal?.addEventListener('abort', () => signals.request('stop requested'), { once: true });
   let watchdog: NodeJS.Timeout | undefined;
 
   try {
@@ -163,10 +206,12 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
       migrateChild = step.child;
       const code = await step.done;
       migrateChild = null;
-      if (stopping) return code === 0 ? ExitCode.ok : code;
+      if (signals.stopping) return code === 0 ? ExitCode.ok : code;
       if (code !== 0) {
-        notice(`migrations failed (exit ${code}); not starting the fleet`);
-        return code;
+        throw new CliError(
+          `migrations failed (exit ${code}, see the migrate lines above); not starting the fleet`,
+          code as never,
+        );
       }
     }
 
@@ -193,6 +238,12 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
           onHealthy: () => {
             announceWhenSettled();
           },
+          onExit: async (run) => {
+            const line = await recovery.recover(p.component, run).catch((error: Error) => {
+              return `could not recover the jobs it was running (${error.message}); BullMQ's stalled check will, within 30 s`;
+            });
+            if (line) notice(`${p.label}: ${line}`);
+          },
           ...(options.restartBaseMs ? { restartBaseMs: options.restartBaseMs } : {}),
         }),
     );
@@ -213,13 +264,13 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
 
     for (const p of processes) p.start();
     watchdog = setInterval(() => {
-      if (!stopping && processes.every((p) => p.state === 'gave-up')) void stopAll('every process gave up');
+      if (!signals.stopping && processes.every((p) => p.state === 'gave-up')) signals.request('every process gave up');
     }, 500);
     return await done;
   } finally {
     clearInterval(watchdog);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', killOnExit);
+    signals.dispose();
+    process.off('exit', killAll);
+    await recovery.close();
   }
 }

@@ -7,7 +7,8 @@ import { type Html, html, raw } from './html.ts';
 export interface DashboardView {
   stats: DashboardStats;
   recent: Task[];
-  queues: QueueCounts[];
+  /** Fleet-wide queue counts: operators only (null for a workspace key's session). */
+  queues: QueueCounts[] | null;
   workspaces: { id: string; name: string }[];
   principalName: string;
   isAdmin: boolean;
@@ -85,27 +86,7 @@ export function renderContent(v: DashboardView): Html {
         rows: s.byType.map((r) => ({ label: r.taskType, value: Number(r.costUsd), display: usd(r.costUsd) })),
       })}
     </article>
-    <article class="card wide"><h2>Queues</h2>
-      <div class="queue-chart">${hbarChart({
-        title: 'Jobs waiting per queue',
-        width: 1200,
-        className: 'c-queue',
-        rows: v.queues.map((q) => ({
-          label: q.queue,
-          value: q.waiting + q.prioritized + q.delayed,
-          display: `${count(q.waiting + q.prioritized)} waiting · ${count(q.delayed)} delayed`,
-        })),
-      })}</div>
-      <div class="table-wrap"><table data-testid="queues">
-        <thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Active</th><th class="num">Delayed</th><th class="num">Failed</th><th class="num">Oldest waiting</th></tr></thead>
-        <tbody>${v.queues.map(
-          (
-            q,
-          ) => html`<tr data-queue="${q.queue}"><td>${q.queue}${q.isPaused ? html` <span class="badge s-failed">paused</span>` : ''}</td>
-            <td class="num">${count(q.waiting + q.prioritized)}</td><td class="num">${count(q.active)}</td>
-            <td class="num">${count(q.delayed)}</td><td class="num">${count(q.failed)}</td><td class="num">${age(q.oldestWaitingMs)}</td></tr>`,
-        )}</tbody></table></div>
-    </article>
+    ${queuesCard(v.queues)}
   </section>
 
   <section class="card"><h2>By task type</h2>
@@ -155,6 +136,32 @@ export function renderContent(v: DashboardView): Html {
       )}</tbody></table></div>
   </section>
   <p class="muted small">Updated ${time(s.generatedAt)} · refreshes every ${v.refreshSeconds} s</p>`;
+}
+
+/** The live queue counts (operators only: they are fleet-wide). */
+function queuesCard(queues: QueueCounts[] | null): Html | '' {
+  if (!queues) return '';
+  return html`    <article class="card wide"><h2>Queues</h2>
+      <div class="queue-chart">${hbarChart({
+        title: 'Jobs waiting per queue',
+        width: 1200,
+        className: 'c-queue',
+        rows: queues.map((q) => ({
+          label: q.queue,
+          value: q.waiting + q.prioritized + q.delayed,
+          display: `${count(q.waiting + q.prioritized)} waiting · ${count(q.delayed)} delayed`,
+        })),
+      })}</div>
+      <div class="table-wrap"><table data-testid="queues">
+        <thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Active</th><th class="num">Delayed</th><th class="num">Failed</th><th class="num">Oldest waiting</th></tr></thead>
+        <tbody>${queues.map(
+          (
+            q,
+          ) => html`<tr data-queue="${q.queue}"><td>${q.queue}${q.isPaused ? html` <span class="badge s-failed">paused</span>` : ''}</td>
+            <td class="num">${count(q.waiting + q.prioritized)}</td><td class="num">${count(q.active)}</td>
+            <td class="num">${count(q.delayed)}</td><td class="num">${count(q.failed)}</td><td class="num">${age(q.oldestWaitingMs)}</td></tr>`,
+        )}</tbody></table></div>
+    </article>`;
 }
 
 /** The whole page: filters, content and the refresh script. */

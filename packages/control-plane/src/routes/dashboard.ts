@@ -1,5 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { dashboardStats, listTasks, type OpsDeps, parseStatsFilters, queueCounts, verifyApiKey } from '@fleet/ops';
+import {
+  dashboardStats,
+  isAdmin,
+  listTasks,
+  type OpsDeps,
+  parseStatsFilters,
+  queueCounts,
+  verifyApiKey,
+} from '@fleet/ops';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Auth, clearSessionCookie, sessionCookie } from '../auth.ts';
 import { type DashboardView, renderContent, renderLogin, renderPage } from '../dashboard/page.ts';
@@ -62,7 +70,7 @@ export async function dashboardRoutes(app: FastifyInstance, o: DashboardOptions)
     );
     const filters = parseStatsFilters({ ...raw, stuck_minutes: o.stuckMinutes });
     const access = principal.access;
-    const isAdmin = access.kind === 'admin';
+    const admin = isAdmin(access);
     let wsQuery = o.deps.db.selectFrom('workspaces').select(['id', 'name']).orderBy('name').limit(500);
     if (access.kind === 'workspaces') wsQuery = wsQuery.where('id', 'in', [...access.workspaceIds]);
     const [stats, recent, queues, workspaces] = await Promise.all([
@@ -78,7 +86,8 @@ export async function dashboardRoutes(app: FastifyInstance, o: DashboardOptions)
         },
         access,
       ),
-      queueCounts(o.deps.producer),
+      // Fleet-wide figures: a workspace key's session gets none (see queueCounts).
+      admin ? queueCounts(o.deps.producer, access) : null,
       wsQuery.execute(),
     ]);
     return {
@@ -87,7 +96,7 @@ export async function dashboardRoutes(app: FastifyInstance, o: DashboardOptions)
       queues,
       workspaces,
       principalName: principal.name,
-      isAdmin,
+      isAdmin: admin,
       refreshSeconds: o.refreshSeconds,
     };
   }

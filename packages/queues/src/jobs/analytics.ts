@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseFields, isoDate, workspaceId } from '../common.ts';
+import { baseFields, isoDate, isoMonth, workspaceId } from '../common.ts';
 
 export const dailyAnalyticsRollupPayload = z.strictObject({
   ...baseFields,
@@ -19,8 +19,5 @@ export const monthlySummaryPayload = z.strictObject({
   ...baseFields,
   workspace_id: workspaceId,
   /** 'YYYY-MM'; the last complete month when omitted. */
-  month: z
-    .string()
-    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month in YYYY-MM form')
-    .optional(),
+  month: isoMonth.optional(),
 });

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { baseFields, rowId, workspaceId } from '../common.ts';
+import { baseFields, isoDateTime, rowId, workspaceId } from '../common.ts';
 
 export const emailSyncPayload = z.strictObject({
   ...baseFields,
   workspace_id: workspaceId,
   account_id: rowId,
   /** Only fetch mail after this instant when doing a full sync (ISO 8601). */
-  since: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time' }).optional(),
+  since: isoDateTime.optional(),
 });

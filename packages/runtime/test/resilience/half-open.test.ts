@@ -1,5 +1,13 @@
 import { createProducer, type Producer } from '@fleet/queues';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
+import {
+  createTestDatabase,
+  createTestRedis,
+  startTcpProxy,
+  type TcpProxy,
+  type TestDatabase,
+  type TestRedis,
+  waitFor,
+} from '@fleet/testing';
 import { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +16,6 @@ import { agentEnv, createWorkspace } from '../helpers.ts';
 import { expectCleanOutcome, expectEveryReplicaTakesJobs, waitForTerminal } from './fixtures/outcome.ts';
 import { type RedisServer, startRedisServer } from './fixtures/redis-server.ts';
 import { createLedger, type Replicas, startReplicas } from './fixtures/replicas.ts';
-import { startTcpProxy, type TcpProxy } from './fixtures/tcp-proxy.ts';
 
 const REPLICAS = 3;
 const CONCURRENCY = 4;
