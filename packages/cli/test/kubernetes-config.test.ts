@@ -80,18 +80,29 @@ describe.each(overlays)('overlay %s', (overlay, objects) => {
       }
     });
 
-    it('connects to the in-cluster Postgres and Redis with their own passwords', () => {
+    it('connects migrate as the owner and every other process as the login role migrate creates for it', () => {
       const postgres = valuesOf(byKind(objects, 'Secret').find((s) => s.metadata.name.startsWith('postgres-'))!);
       const redisConf = valuesOf(byKind(objects, 'Secret').find((s) => s.metadata.name.startsWith('redis-'))!);
       const requirepass = /^requirepass (\S+)$/m.exec(redisConf['redis.conf']!)?.[1];
       expect(requirepass).toBe(redisConf.password);
-      for (const { owner, container } of containers) {
+      const migrate = containers.find((c) => c.service === 'migrate')!;
+      const roles = parseEnv(
+        'migrate',
+        z.object(shapes.get('migrate')!),
+        asProcessEnv(containerEnv(migrate.container, objects)),
+      );
+      const login = (service: string) =>
+        service === 'migrate'
+          ? [postgres.POSTGRES_USER, postgres.POSTGRES_PASSWORD]
+          : service === 'control-plane'
+            ? [roles.CONTROL_PLANE_DATABASE_USER, roles.CONTROL_PLANE_DATABASE_PASSWORD]
+            : [roles.AGENT_DATABASE_USER, roles.AGENT_DATABASE_PASSWORD];
+      for (const { owner, service, container } of containers) {
         const env = containerEnv(container, objects);
         const db = new URL(env.get('DATABASE_URL')!.value);
         expect([db.hostname, db.username, db.password, db.pathname], owner).toEqual([
           'postgres',
-          postgres.POSTGRES_USER,
-          postgres.POSTGRES_PASSWORD,
+          ...login(service),
           `/${postgres.POSTGRES_DB}`,
         ]);
         const redis = env.get('REDIS_URL');

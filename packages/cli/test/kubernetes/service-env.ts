@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { runtimeEnvShape } from '@fleet/runtime';
 import type { z } from 'zod';
-import { cliEnvShape } from '../../src/cli-env.ts';
+import { migrateEnvShape } from '../../src/cli-env.ts';
 import { fleetRegistry, REPO_ROOT } from '../../src/fleet/registry.ts';
 import { type K8sObject, valuesOf } from './render.ts';
 
@@ -20,10 +20,10 @@ export function serviceOf(args: string[] | undefined): string | undefined {
 
 /**
  * The env shape of every service: each agent's is the runtime's plus its own (as startAgent
- * parses them), the control plane's is its schema, and migrate's is the fleet CLI's.
+ * parses them), the control plane's is its schema, and migrate's is `fleet migrate`'s.
  */
 export async function serviceEnvShapes(): Promise<Map<string, EnvShape>> {
-  const shapes = new Map<string, EnvShape>([['migrate', cliEnvShape]]);
+  const shapes = new Map<string, EnvShape>([['migrate', migrateEnvShape]]);
   for (const component of fleetRegistry()) {
     if (component.kind === 'control-plane') {
       const { controlPlaneEnvSchema } = await import('@fleet/control-plane');
