@@ -19,7 +19,7 @@ export {
   type VerifyOptions,
   verifyApiKey,
 } from './api-keys.ts';
-export { type CancelOptions, type CancelResult, cancelTask, cancellable } from './cancel.ts';
+export { type CancelOptions, type CancelResult, cancellable, cancelTask } from './cancel.ts';
 export { decodeCursor, encodeCursor, type TaskCursor } from './cursor.ts';
 export { type OpenOpsOptions, type OpsDeps, openOps } from './deps.ts';
 export { type EnqueueJobRequest, type EnqueueJobResult, enqueueJob } from './enqueue.ts';
