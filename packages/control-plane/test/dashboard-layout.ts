@@ -17,6 +17,8 @@ export interface LayoutReport {
   minFontPx: number;
   /** Axis labels that overlap each other or stick out of their chart. */
   badTicks: string[];
+  /** Shapes of a chart (bars, plot) drawn outside the card that holds the chart. */
+  outsideCard: string[];
 }
 
 /**
@@ -82,7 +84,19 @@ const SCRIPT = (minFont: number) => `(() => {
       }
     });
   }
-  return { viewport: vw, pageOverflow: document.documentElement.scrollWidth - vw, sideways, tablesOutside, charts,
+  const outsideCard = [];
+  for (const chart of document.querySelectorAll('.chart')) {
+    if (!visible(chart)) continue;
+    const card = (chart.closest('.card') || chart).getBoundingClientRect();
+    for (const shape of chart.querySelectorAll('rect, .bar, .col-plot, svg, .hbar-value, .q-value, .tl-label')) {
+      const r = shape.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.left < card.left - 1 || r.right > card.right + 1 || r.top < card.top - 1 || r.bottom > card.bottom + 1) {
+        outsideCard.push((chart.dataset.chart || '?') + ': ' + name(shape));
+      }
+    }
+  }
+  return { outsideCard, viewport: vw, pageOverflow: document.documentElement.scrollWidth - vw, sideways, tablesOutside, charts,
     smallText, minFontPx, badTicks };
 })()`;
 

@@ -25,7 +25,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logScale, QUEUE_SCALE_MIN } from '../src/dashboard/charts.ts';
 import { count, duration, pct, usd } from '../src/dashboard/format.ts';
-import { successTone, TONE_WORD } from '../src/dashboard/tones.ts';
+import { TONE_WORD } from '../src/dashboard/tones.ts';
 import { type RunningControlPlane, startControlPlane } from '../src/index.ts';
 import { layoutReport } from './dashboard-layout.ts';
 import { ADMIN_KEY, client, controlPlaneEnv } from './helpers.ts';
@@ -232,14 +232,24 @@ async function expectNumbers(page: Page, e: Expected): Promise<void> {
   const success = await kpi(page, 'success-rate');
   expect(success.text).toBe(pct(rate));
   expect(Number(success.value)).toBeCloseTo(rate, 9);
-  // Its colour follows the documented thresholds, and says so in words.
-  const tone = successTone(rate);
+  // Its colour follows the documented thresholds (README: green ≥ 99 %, amber ≥ 95 %, red below),
+  // and says so in words.
+  const tone = rate >= 0.99 ? 'good' : rate >= 0.95 ? 'warn' : 'bad';
   expect(await page.getByTestId('kpi-box-success-rate').getAttribute('class')).toContain(`tone-${tone}`);
   expect(await page.getByTestId('kpi-box-success-rate').textContent()).toContain(TONE_WORD[tone]);
   expect(Number((await kpi(page, 'p95-duration')).value)).toBeCloseTo(Number(e.p95), 6);
   const cost = await kpi(page, 'cost');
   expect(Number(cost.value)).toBe(Number(e.cost));
   expect(cost.text).toBe(usd(e.cost));
+  // The per-type success column is coloured by the same thresholds.
+  const rates = await page
+    .locator('[data-testid="by-type"] td[data-col="success"] .rate')
+    .evaluateAll((els) => els.map((el) => ({ text: el.textContent, cls: el.getAttribute('class') })));
+  expect(rates.length).toBeGreaterThan(0);
+  for (const r of rates) {
+    const v = Number.parseFloat(r.text ?? '') / 100;
+    expect(r.cls, r.text ?? '').toContain(`tone-${v >= 0.99 ? 'good' : v >= 0.95 ? 'warn' : 'bad'}`);
+  }
 }
 
 /** Rows of a job, oldest attempt first. */
@@ -277,6 +287,7 @@ async function expectPhoneLayout(page: Page, what: string): Promise<void> {
   expect(report.tablesOutside, `${what}: tables wider than the screen`).toEqual([]);
   expect(report.smallText, `${what}: text under 12 px`).toEqual([]);
   expect(report.badTicks, `${what}: axis labels`).toEqual([]);
+  expect(report.outsideCard, `${what}: chart shapes outside their card`).toEqual([]);
   expect(report.charts.length, `${what}: charts`).toBeGreaterThan(0);
   for (const c of report.charts) {
     expect(c.width, `${what}: chart ${c.id} width`).toBeGreaterThanOrEqual(320);
@@ -623,7 +634,8 @@ describe('dashboard in headless Chromium', () => {
       if (name === 'admin') {
         const [first] = await rowsOf(twoAttemptJob);
         await page.goto(`${cp.url}/dashboard/tasks/${first!.id}`);
-        for (const s of await page.locator('details summary').all()) await s.click();
+        // Every input and output open: long JSON must wrap, not widen the page.
+        await page.evaluate("for (const d of document.querySelectorAll('details')) d.open = true");
         await expectPhoneLayout(page, 'task page');
         await page.screenshot({ path: `${ARTIFACTS}/phone-task-page.png`, fullPage: true });
       }

@@ -31,13 +31,15 @@ export function fmt(n: number): string {
 const pctOf = (v: number) => `${(v * 100).toFixed(3)}%`;
 
 /**
- * Ticks of an axis of `n` slots: at most 6 major ticks (shown everywhere) and as many minor ones
- * between them (hidden on narrow screens), the first and last aligned inwards so none overflows.
+ * Ticks of an axis of `n` slots: at most 7 major ticks (shown everywhere) and about as many minor
+ * ones between them (hidden on narrow screens), the first and last aligned inwards so none
+ * overflows its chart.
  */
 function ticks(labels: string[]): string {
   const n = labels.length;
-  const major = Math.max(1, Math.ceil(n / 6));
-  const minor = Math.max(1, Math.ceil(major / 2));
+  // Minor steps divide major ones, so hiding the minor ticks leaves evenly spaced major ones.
+  const minor = n <= 6 ? 1 : Math.ceil(n / 12);
+  const major = n <= 6 ? 1 : 2 * minor;
   const out: string[] = [];
   labels.forEach((label, i) => {
     if (i % minor !== 0) return;
@@ -107,7 +109,7 @@ export function barList(opts: {
   const rows = opts.rows.map(
     (r) =>
       `<div class="hbar-row"><span class="hbar-label">${esc(r.label)}</span>` +
-      `<span class="track"><span class="bar ${esc(opts.className)}" style="width:${pctOf(Math.max(0, r.value) / max)}" title="${esc(`${r.label}: ${r.display}`)}"></span></span>` +
+      `<span class="track"><span class="bar ${esc(opts.className)}${r.value > 0 ? '' : ' zero'}" style="width:${pctOf(Math.max(0, r.value) / max)}" title="${esc(`${r.label}: ${r.display}`)}"></span></span>` +
       `<span class="hbar-value">${esc(r.display)}</span></div>`,
   );
   return raw(
@@ -152,7 +154,7 @@ export function queueChart(opts: { queues: QueueLanes[]; title: string }): Html 
       q.lanes
         .map(
           (l) =>
-            `<div class="q-lane" data-state="${esc(l.state)}" data-value="${l.value}"><span class="track"><span class="bar ${esc(l.className)}" style="width:${pctOf(logScale(l.value, top))}" title="${esc(`${q.queue}: ${l.value} ${l.state}`)}"></span></span>` +
+            `<div class="q-lane" data-state="${esc(l.state)}" data-value="${l.value}"><span class="track"><span class="bar ${esc(l.className)}${l.value > 0 ? '' : ' zero'}" style="width:${pctOf(logScale(l.value, top))}" title="${esc(`${q.queue}: ${l.value} ${l.state}`)}"></span></span>` +
             `<span class="q-value">${esc(`${fmt(l.value)} ${l.state}`)}</span></div>`,
         )
         .join('') +

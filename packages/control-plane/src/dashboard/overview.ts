@@ -4,7 +4,7 @@ import { barList, columnChart, queueChart } from './charts.ts';
 import { age, count, duration, pct, time, usd } from './format.ts';
 import { type Html, html, raw } from './html.ts';
 import { renderShell, type Viewer } from './layout.ts';
-import { type Cell, pager, table, taskLink, type WorkspaceNames, workspaceLabel } from './tables.ts';
+import { type Cell, type Column, pager, table, taskLink, type WorkspaceNames, workspaceLabel } from './tables.ts';
 import { successTone, TONE_WORD } from './tones.ts';
 
 export interface OverviewView extends Viewer {
@@ -95,9 +95,9 @@ function taskRows(rows: Task[], ws: WorkspaceNames) {
   return rows.map((r) => ({
     data: { id: r.id },
     cells: [
-      time(r.executed_at),
       r.task_type,
       statusBadge(r.status),
+      time(r.executed_at),
       workspaceLabel(r.workspace_id, ws),
       duration(r.duration_ms),
       usd(r.cost_estimate_usd),
@@ -107,10 +107,10 @@ function taskRows(rows: Task[], ws: WorkspaceNames) {
   }));
 }
 
-const TASK_COLUMNS = [
-  { label: 'Started' },
+const TASK_COLUMNS: Column[] = [
   { label: 'Task type' },
   { label: 'Status' },
+  { label: 'Started', wide: true },
   { label: 'Workspace' },
   { label: 'Duration', num: true },
   { label: 'Cost', num: true },
@@ -192,7 +192,10 @@ export function renderOverviewContent(v: OverviewView): Html {
           { v: count(r.total), data: { col: 'total' } },
           count(r.completed),
           { v: count(r.failed), data: { col: 'failed' } },
-          { v: html`<span class="rate tone-${successTone(rate)}">${pct(rate)}</span>`, data: { col: 'success' } },
+          {
+            v: html`<span class="rate tone-${successTone(rate)}">${pct(rate)}</span>`,
+            data: { col: 'success', value: rate === null ? '' : String(rate) },
+          },
           duration(r.avgDurationMs),
           duration(r.p95DurationMs),
           { v: usd(r.costUsd), data: { col: 'cost', value: r.costUsd } },

@@ -9,6 +9,8 @@ import { esc, Html, html, raw } from './html.ts';
 export interface Column {
   label: string;
   num?: boolean;
+  /** On a phone the cell takes the card's whole width (long values: times, names). */
+  wide?: boolean;
 }
 
 /** A cell: its content, and data-* attributes (raw values for tests and scripts). */
@@ -33,7 +35,8 @@ export function table(o: {
         const col = o.columns[i]!;
         const { v, data } = typeof cell === 'object' && !(cell instanceof Html) ? cell : { v: cell, data: undefined };
         const text = v instanceof Html ? v.text : esc(v);
-        return `<td${col.num ? ' class="num"' : ''} data-label="${esc(col.label)}"${attrsOf(data)}>${text}</td>`;
+        const cls = [col.num ? 'num' : '', col.wide ? 'wide' : ''].filter(Boolean).join(' ');
+        return `<td${cls ? ` class="${cls}"` : ''} data-label="${esc(col.label)}"${attrsOf(data)}>${text}</td>`;
       });
       return `<tr${attrsOf(r.data)}>${tds.join('')}</tr>`;
     })

@@ -32,8 +32,8 @@ export interface TaskView extends Viewer {
   now: Date;
 }
 
-function field(id: string, label: string, value: Html | string | number, raw?: string): Html {
-  return html`<div class="field"><dt>${label}</dt><dd data-testid="${id}" ${raw === undefined ? '' : html`data-value="${raw}"`}>${value}</dd></div>`;
+function field(id: string, label: string, value: Html | string | number, raw?: string, wide = false): Html {
+  return html`<div class="field${wide ? ' wide' : ''}"><dt>${label}</dt><dd data-testid="${id}" ${raw === undefined ? '' : html`data-value="${raw}"`}>${value}</dd></div>`;
 }
 
 const json = (value: unknown) => JSON.stringify(value ?? null, null, 2);
@@ -70,8 +70,8 @@ function attemptCard(v: TaskView, a: Task): Html {
     <h3>Attempt ${a.attempt ?? '–'} ${statusBadge(a.status)}</h3>
     <dl class="fields">
       ${field('a-status', 'Status', a.status, a.status)}
-      ${field('a-started', 'Started', time(a.executed_at), a.executed_at.toISOString())}
-      ${field('a-finished', 'Finished', time(a.completed_at), a.completed_at?.toISOString() ?? '')}
+      ${field('a-started', 'Started', time(a.executed_at), a.executed_at.toISOString(), true)}
+      ${field('a-finished', 'Finished', time(a.completed_at), a.completed_at?.toISOString() ?? '', true)}
       ${field('a-duration', 'Duration', duration(a.duration_ms), a.duration_ms === null ? '' : String(a.duration_ms))}
       ${field('a-cost', 'Cost', usd(a.cost_estimate_usd), a.cost_estimate_usd)}
       ${field('a-agent', 'Agent', a.agent_name ?? '–')}
@@ -115,6 +115,8 @@ function lanes(v: TaskView): TimelineLane[] {
 export function renderTaskContent(v: TaskView): Html {
   const d = v.detail;
   const t = d.task;
+  // The job's status is its latest attempt's (the page may be of an earlier attempt's row).
+  const latest = d.attempts.at(-1) ?? t;
   const totalMs = d.attempts.reduce((s, a) => s + (a.duration_ms ?? 0), 0);
   const totalCost = d.attempts.reduce((s, a) => s + Number(a.cost_estimate_usd), 0);
   return html`
@@ -125,17 +127,17 @@ export function renderTaskContent(v: TaskView): Html {
       : ''
   }
   <section class="card">
-    <h2>${t?.task_type ?? d.job?.name ?? 'job'} ${t ? statusBadge(t.status) : ''}</h2>
+    <h2>${t?.task_type ?? d.job?.name ?? 'job'} ${latest ? statusBadge(latest.status) : ''}</h2>
     <dl class="fields">
       ${field('queue', 'Queue', d.queue)}
-      ${field('job-id', 'Job id', html`<code>${d.jobId}</code>`, d.jobId)}
+      ${field('job-id', 'Job id', html`<code>${d.jobId}</code>`, d.jobId, true)}
       ${field('workspace', 'Workspace', v.workspaceName ?? t?.workspace_id ?? 'fleet', t?.workspace_id ?? '')}
       ${field('state', 'BullMQ state', d.job?.state ?? 'no longer in Redis', d.job?.state ?? '')}
       ${field('attempts', 'Attempts', d.job ? `${d.attempts.length} recorded · ${d.job.attemptsStarted} started of ${d.job.maxAttempts}` : `${d.attempts.length} recorded`, String(d.attempts.length))}
-      ${d.job ? field('enqueued', 'Enqueued', time(d.job.createdAt), d.job.createdAt.toISOString()) : ''}
+      ${d.job ? field('enqueued', 'Enqueued', time(d.job.createdAt), d.job.createdAt.toISOString(), true) : ''}
       ${field('total-duration', 'Run time, all attempts', duration(totalMs), String(totalMs))}
       ${field('total-cost', 'Cost, all attempts', usd(totalCost), totalCost.toFixed(6))}
-      ${v.showWorker ? field('worker', 'Worker (latest attempt)', d.job?.processedBy ?? '–', d.job?.processedBy ?? '') : ''}
+      ${v.showWorker ? field('worker', 'Worker (latest attempt)', d.job?.processedBy ?? '–', d.job?.processedBy ?? '', true) : ''}
     </dl>
     ${actionForms(v)}
   </section>
