@@ -243,12 +243,17 @@ async function expectNumbers(page: Page, e: Expected): Promise<void> {
   expect(cost.text).toBe(usd(e.cost));
   // The per-type success column is coloured by the same thresholds.
   const rates = await page
-    .locator('[data-testid="by-type"] td[data-col="success"] .rate')
-    .evaluateAll((els) => els.map((el) => ({ text: el.textContent, cls: el.getAttribute('class') })));
+    .locator('[data-testid="by-type"] td[data-col="success"]')
+    .evaluateAll((tds) =>
+      tds.map((td) => ({
+        value: td.getAttribute('data-value'),
+        cls: td.querySelector('.rate')?.getAttribute('class'),
+      })),
+    );
   expect(rates.length).toBeGreaterThan(0);
   for (const r of rates) {
-    const v = Number.parseFloat(r.text ?? '') / 100;
-    expect(r.cls, r.text ?? '').toContain(`tone-${v >= 0.99 ? 'good' : v >= 0.95 ? 'warn' : 'bad'}`);
+    const v = Number(r.value);
+    expect(r.cls, String(r.value)).toContain(`tone-${v >= 0.99 ? 'good' : v >= 0.95 ? 'warn' : 'bad'}`);
   }
 }
 
