@@ -253,7 +253,8 @@ async function expectNumbers(page: Page, e: Expected): Promise<void> {
   expect(rates.length).toBeGreaterThan(0);
   for (const r of rates) {
     const v = Number(r.value);
-    expect(r.cls, String(r.value)).toContain(`tone-${v >= 0.99 ? 'good' : v >= 0.95 ? 'warn' : 'bad'}`);
+    const expected = r.value === '' ? 'none' : v >= 0.99 ? 'good' : v >= 0.95 ? 'warn' : 'bad';
+    expect(r.cls, String(r.value)).toContain(`tone-${expected}`);
   }
 }
 
@@ -306,7 +307,7 @@ describe('dashboard in headless Chromium', () => {
   it('shows the SQL numbers, filters them, links every row to its task page and refreshes', async () => {
     const { context, page } = await signIn(ADMIN_KEY);
     await expectNumbers(page, await expectedFromSql());
-    await expect.poll(() => page.getByTestId('failures').textContent()).toContain('IMAP timeout #0');
+    await expect.poll(() => page.getByTestId('failures').textContent()).toMatch(/IMAP timeout #\d+/);
     expect((await kpi(page, 'stuck')).value).toBe('1');
     for (const id of ['throughput', 'cost-by-day', 'cost-by-type', 'queues']) {
       expect(await page.locator(`[data-chart="${id}"]`).count(), id).toBe(1);
