@@ -242,14 +242,12 @@ async function expectNumbers(page: Page, e: Expected): Promise<void> {
   expect(Number(cost.value)).toBe(Number(e.cost));
   expect(cost.text).toBe(usd(e.cost));
   // The per-type success column is coloured by the same thresholds.
-  const rates = await page
-    .locator('[data-testid="by-type"] td[data-col="success"]')
-    .evaluateAll((tds) =>
-      tds.map((td) => ({
-        value: td.getAttribute('data-value'),
-        cls: td.querySelector('.rate')?.getAttribute('class'),
-      })),
-    );
+  const rates = await page.locator('[data-testid="by-type"] td[data-col="success"]').evaluateAll((tds) =>
+    tds.map((td) => ({
+      value: td.getAttribute('data-value'),
+      cls: td.querySelector('.rate')?.getAttribute('class'),
+    })),
+  );
   expect(rates.length).toBeGreaterThan(0);
   for (const r of rates) {
     const v = Number(r.value);
