@@ -11,7 +11,9 @@ export type StubAnswer =
   | { status: 429; retryAfter?: number }
   | { status: 'malformed' }
   /** Never answers: the client's timeout must end the request. */
-  | { status: 'hang' };
+  | { status: 'hang' }
+  /** Answers `code` with the request's URL and headers (credentials included) in the body. */
+  | { status: 'echo'; code: number };
 
 export interface StubProvider {
   url: string;
@@ -28,13 +30,19 @@ export async function startStubProvider(apiKey: string, answers: Record<string, 
       res.writeHead(404).end();
       return;
     }
+    const email = url.searchParams.get('email') ?? '';
+    const answer = answers[email] ?? { status: 404 };
+    if (answer.status === 'echo') {
+      requests.push(email);
+      const echo = { error: { type: 'echo', url: req.url, headers: req.headers } };
+      res.writeHead(answer.code, { 'content-type': 'application/json' }).end(JSON.stringify(echo));
+      return;
+    }
     if (req.headers.authorization !== `Bearer ${apiKey}`) {
       res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"type":"auth_required"}}');
       return;
     }
-    const email = url.searchParams.get('email') ?? '';
     requests.push(email);
-    const answer = answers[email] ?? { status: 404 };
     if (answer.status === 'hang') return;
     if (answer.status === 'malformed') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"person": ');

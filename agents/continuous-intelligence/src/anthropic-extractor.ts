@@ -4,6 +4,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
+import { providerExcerpt } from '@fleet/runtime';
 import { type BackoffPolicy, backoffDelay, retryAfterMs, sleep } from './backoff.ts';
 import {
   type EmailForExtraction,
@@ -99,11 +100,13 @@ export function createAnthropicExtractor(opts: AnthropicExtractorOptions): Extra
         if (signal.aborted) throw signal.reason;
         if (!(err instanceof Anthropic.APIError)) throw err;
         const status = err.status;
+        // The SDK's message carries the answer's body, which may echo what was sent.
+        const detail = providerExcerpt(err.message, { sent: [opts.apiKey] });
         const transient = status === undefined ? err instanceof Anthropic.APIConnectionError : TRANSIENT.has(status);
         if (transient) {
           if (retry >= opts.backoff.maxRetries) {
             throw new ProviderUnavailableError(
-              `Anthropic API ${status === undefined ? 'unreachable' : `returned ${status}`} after ${retry + 1} tries: ${err.message}`,
+              `Anthropic API ${status === undefined ? 'unreachable' : `returned ${status}`} after ${retry + 1} tries: ${detail}`,
               status,
               { cause: err },
             );
@@ -118,13 +121,13 @@ export function createAnthropicExtractor(opts: AnthropicExtractorOptions): Extra
             status === 404
               ? `check INTELLIGENCE_MODEL (${opts.model})`
               : 'check ANTHROPIC_API_KEY, or unset it to use the heuristic extractor';
-          throw new ProviderUnavailableError(`Anthropic API returned ${status}: ${err.message}; ${hint}`, status, {
+          throw new ProviderUnavailableError(`Anthropic API returned ${status}: ${detail}; ${hint}`, status, {
             cause: err,
           });
         }
         // 400/413/422: something about this email; nothing was billed.
         throw new ExtractionFailedError(
-          `Anthropic API rejected the request (${status}): ${err.message}`,
+          `Anthropic API rejected the request (${status}): ${detail}`,
           usageOf(undefined),
           0,
           {

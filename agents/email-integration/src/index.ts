@@ -45,7 +45,12 @@ export default defineAgent({
           accountId: payload.account_id,
           since: payload.since ? new Date(payload.since) : undefined,
         },
-        { log: ctx.log, signal: ctx.signal, progress: (value) => ctx.progress(value) },
+        {
+          log: ctx.log,
+          signal: ctx.signal,
+          progress: (value) => ctx.progress(value),
+          registerSecret: ctx.registerSecret,
+        },
       );
       const output = { ...result, failed_messages: result.failed_messages.map((f) => ({ ...f })) };
       if (result.failed_count === 0) return { output };

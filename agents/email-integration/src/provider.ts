@@ -50,6 +50,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Where parsing reports what it had to cut or guess. */
   log?: Logger;
+  /** Registers a credential the provider obtains (an OAuth access token) with the scrubber. */
+  registerSecret?: (value: string) => void;
 }
 
 /** A connected mailbox for the length of one sync. */

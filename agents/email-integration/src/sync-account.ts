@@ -38,6 +38,8 @@ export interface SyncContext {
   log: Logger;
   signal?: AbortSignal;
   progress?: (value: JsonObject) => Promise<void> | void;
+  /** Tells the runtime's scrubber about a credential decrypted or fetched during the sync. */
+  registerSecret?: (value: string) => void;
 }
 
 export interface SyncResult {
@@ -95,10 +97,12 @@ export async function syncAccount(
     );
   }
   const access = accountAccess(account, deps.encryptionKey);
+  // The decrypted credential is a secret from here on: nothing the sync reports may carry it.
+  ctx.registerSecret?.(access.secret);
 
   let session: MailSession;
   try {
-    session = await provider.openSession(access, { signal, log });
+    session = await provider.openSession(access, { signal, log, registerSecret: ctx.registerSecret });
   } catch (error) {
     if (error instanceof MailAuthError)
       throw new PermanentError(`mail account ${account.id}: ${error.message}`, { cause: error });

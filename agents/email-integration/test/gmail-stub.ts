@@ -4,15 +4,23 @@
  * users.history.list (messageAdded records, 404 for expired ids) and users.messages.get. Faults
  * (429, 403 rate limits, 401s) are injected per path.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GmailMessage } from '../src/gmail/parse-message.ts';
 
+/** What a fault's answer may be computed from: a provider that echoes the request back. */
+export interface StubRequestSeen {
+  headers: IncomingMessage['headers'];
+  query: URLSearchParams;
+  body: string;
+}
+
 export interface StubFault {
   status: number;
   headers?: Record<string, string>;
-  body?: unknown;
+  body?: object | string | ((request: StubRequestSeen) => unknown);
 }
 
 export interface RecordedRequest {
@@ -30,7 +38,7 @@ interface HistoryRecord {
 
 export class GmailStub {
   readonly clientId = 'stub-client-id';
-  readonly clientSecret = 'stub-client-secret';
+  readonly clientSecret: string;
   readonly validRefreshTokens = new Set<string>();
   readonly requests: RecordedRequest[] = [];
   /** Messages by id; order of insertion is arrival order. */
@@ -48,6 +56,14 @@ export class GmailStub {
   readonly issued: string[] = [];
   private server!: Server;
   baseUrl = '';
+
+  /** Refusals of the token endpoint quote the request body back, as a careless proxy might. */
+  private readonly echoRefusals: boolean;
+
+  constructor(options: { clientSecret?: string; echoRefusals?: boolean } = {}) {
+    this.clientSecret = options.clientSecret ?? 'stub-client-secret';
+    this.echoRefusals = options.echoRefusals ?? false;
+  }
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
@@ -119,7 +135,13 @@ export class GmailStub {
     const faultIndex = this.faults.findIndex((f) => f.match(path));
     if (faultIndex >= 0) {
       const { fault } = this.faults.splice(faultIndex, 1)[0]!;
-      return this.send(req, res, fault.status, fault.body ?? { error: { code: fault.status } }, fault.headers);
+      let body = fault.body ?? { error: { code: fault.status } };
+      if (typeof body === 'function') {
+        let raw = '';
+        for await (const chunk of req) raw += chunk;
+        body = body({ headers: req.headers, query: url.searchParams, body: raw });
+      }
+      return this.send(req, res, fault.status, body, fault.headers);
     }
     if (path === '/token' && req.method === 'POST') return this.token(req, res);
 
@@ -168,10 +190,13 @@ export class GmailStub {
     if (!this.validRefreshTokens.has(form.get('refresh_token') ?? '')) {
       return this.send(req, res, 400, {
         error: 'invalid_grant',
-        error_description: 'Token has been expired or revoked.',
+        error_description: this.echoRefusals
+          ? `Token ${form.get('refresh_token')} has been expired or revoked. body=${raw}`
+          : 'Token has been expired or revoked.',
       });
     }
-    const accessToken = `ya29.stub-${++this.tokenCounter}`;
+    // Random, as real ones are: a test may look for them where they must not be.
+    const accessToken = `ya29.stub-${++this.tokenCounter}-${randomBytes(12).toString('base64url')}`;
     this.accessTokens.add(accessToken);
     this.issued.push(accessToken);
     return this.send(req, res, 200, {

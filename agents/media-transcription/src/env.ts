@@ -1,17 +1,21 @@
 import { BlockList, isIP } from 'node:net';
 import { nonNegativeNumber, positiveInt } from '@fleet/config';
+import { parseAllowlist } from '@fleet/safe-fetch';
 import { z } from 'zod';
 
 const httpUrl = z
   .string()
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'must be an http(s) URL' });
 
-const hostList = z.string().transform((v) =>
-  v
-    .split(',')
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean),
-);
+/** Comma-separated host names, addresses and CIDRs, checked at start. */
+const allowlist = z.string().transform((v, ctx) => {
+  try {
+    return parseAllowlist(v.split(','));
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
 
 /** The agent's environment variables (parsed by the runtime together with its own). */
 export const mediaTranscriptionEnv = {
@@ -37,8 +41,13 @@ export const mediaTranscriptionEnv = {
   MEDIA_MAX_DURATION_SECONDS: positiveInt.default(4 * 3600),
   /** Time allowed to download an http(s) source. */
   MEDIA_DOWNLOAD_TIMEOUT_MS: positiveInt.default(10 * 60_000),
-  /** Comma-separated host names http(s) sources may come from; unset = any host. */
-  MEDIA_ALLOWED_HOSTS: hostList.optional(),
+  /**
+   * Comma-separated host names, addresses and CIDRs (`media.internal,10.20.0.0/16`) that http(s)
+   * sources may reach. Unset: any host whose every address is public; loopback, private,
+   * link-local (cloud metadata), CGNAT, multicast and other special-purpose addresses are refused.
+   * Set: only what it names, whatever their addresses (redirects included).
+   */
+  MEDIA_ALLOWED_HOSTS: allowlist.optional(),
   /** Where downloads and cut pieces are kept while they are processed (default: the OS temp dir). */
   MEDIA_TMP_DIR: z.string().min(1).optional(),
 

@@ -6,6 +6,15 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { PermanentError } from '@fleet/runtime';
+import {
+  type Allowlist,
+  createSafeFetch,
+  type LookupAll,
+  RefusedUrlError,
+  // A URL without credentials or query string (signed URLs carry secrets there).
+  describeUrl as redactUrl,
+} from '@fleet/safe-fetch';
+import type { Response } from 'undici';
 import { abortError } from './abort.ts';
 
 /** Where media may come from and how much of it is accepted. */
@@ -14,8 +23,13 @@ export interface SourceLimits {
   mediaRoot?: string;
   maxBytes: number;
   downloadTimeoutMs: number;
-  /** Hosts URLs may point at; undefined = any. */
-  allowedHosts?: string[];
+  /**
+   * MEDIA_ALLOWED_HOSTS: host names and CIDRs opened whatever their address; when it has
+   * entries, URLs reach nothing else. Unset: any host whose addresses are all public.
+   */
+  allowedHosts?: Allowlist;
+  /** Resolver for URL hosts (dns.lookup by default); tests inject one. */
+  lookup?: LookupAll;
   /** Parent directory of download scratch directories. */
   tmpDir?: string;
 }
@@ -97,7 +111,9 @@ export async function openLocalMedia(source: string, limits: SourceLimits): Prom
 /**
  * Downloads an http(s) source to a scratch file, refusing it as soon as it is known to be larger
  * than the limit (Content-Length, or the bytes counted so far). The job's signal and the download
- * timeout both abort the transfer.
+ * timeout both abort the transfer. The URL comes from a row someone else wrote, so it is fetched
+ * through @fleet/safe-fetch: every hop's addresses are judged before connecting (no loopback,
+ * private, link-local or metadata addresses unless MEDIA_ALLOWED_HOSTS opens them).
  */
 export async function downloadMedia(
   source: string,
@@ -106,22 +122,32 @@ export async function downloadMedia(
   onProgress?: (bytes: number, total: number | undefined) => void,
 ): Promise<LocalMedia> {
   const url = new URL(source);
-  if (limits.allowedHosts && !limits.allowedHosts.includes(url.hostname.toLowerCase())) {
-    throw new PermanentError(`source host ${url.hostname} is not in MEDIA_ALLOWED_HOSTS`);
-  }
   const timeout = AbortSignal.timeout(limits.downloadTimeoutMs);
   const requestSignal = AbortSignal.any([signal, timeout]);
-  let res: Response;
+  const http = createSafeFetch({
+    allow: limits.allowedHosts,
+    allowVariable: 'MEDIA_ALLOWED_HOSTS',
+    lookup: limits.lookup,
+  });
   try {
-    res = await fetch(url, { signal: requestSignal, redirect: 'follow' });
-  } catch (err) {
-    throw downloadError(err, source, limits, signal, timeout);
+    return await download(http.fetch, url, limits, requestSignal, onProgress).catch((err: unknown) => {
+      if (err instanceof PermanentError) throw err;
+      if (err instanceof RefusedUrlError) throw new PermanentError(`source ${err.message}`, { cause: err });
+      throw downloadError(err, source, limits, signal, timeout);
+    });
+  } finally {
+    await http.close().catch(() => {});
   }
-  const finalHost = URL.canParse(res.url) ? new URL(res.url).hostname.toLowerCase() : url.hostname;
-  if (limits.allowedHosts && !limits.allowedHosts.includes(finalHost)) {
-    await res.body?.cancel().catch(() => {});
-    throw new PermanentError(`source ${redactUrl(url)} redirected to host ${finalHost}, not in MEDIA_ALLOWED_HOSTS`);
-  }
+}
+
+async function download(
+  fetch: (url: URL, init: { signal: AbortSignal }) => Promise<Response>,
+  url: URL,
+  limits: SourceLimits,
+  requestSignal: AbortSignal,
+  onProgress?: (bytes: number, total: number | undefined) => void,
+): Promise<LocalMedia> {
+  const res = await fetch(url, { signal: requestSignal });
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
     const message = `download of ${redactUrl(url)} failed: HTTP ${res.status}`;
@@ -169,8 +195,7 @@ export async function downloadMedia(
     );
   } catch (err) {
     await cleanup();
-    if (err instanceof PermanentError) throw err;
-    throw downloadError(err, source, limits, signal, timeout);
+    throw err;
   }
   return { path, sizeBytes: received, cleanup };
 }
@@ -190,10 +215,8 @@ function downloadError(
       cause: err,
     });
   }
-  return new Error(`download of ${url} failed: ${(err as Error).message}`, { cause: err });
-}
-
-/** A URL without credentials or query string (signed URLs carry secrets there). */
-export function redactUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  // fetch says only "fetch failed"; the reason (refused, reset, unknown host) is its cause.
+  const cause = (err as { cause?: unknown }).cause;
+  const detail = cause instanceof Error ? `${(err as Error).message}: ${cause.message}` : (err as Error).message;
+  return new Error(`download of ${url} failed: ${detail}`, { cause: err });
 }

@@ -1,4 +1,4 @@
-import { PermanentError, RetryLaterError } from '@fleet/runtime';
+import { PermanentError, providerExcerpt, RetryLaterError } from '@fleet/runtime';
 import { z } from 'zod';
 import { abortError } from './abort.ts';
 
@@ -101,13 +101,15 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
         }
         throw new Error(`transcription request to ${endpoint} failed: ${(err as Error).message}`, { cause: err });
       }
-      if (!res.ok) throw httpError(res, body);
+      if (!res.ok) throw httpError(res, body, options.apiKey);
       let parsed: z.infer<typeof verboseJson>;
       try {
         parsed = verboseJson.parse(JSON.parse(body));
       } catch (err) {
         // A proxy's HTML error page or a server that ignored response_format; may be transient.
-        throw new Error(`transcription provider returned an unexpected response: ${snippet(body)}`, { cause: err });
+        throw new Error(`transcription provider returned an unexpected response: ${snippet(body, options.apiKey)}`, {
+          cause: err,
+        });
       }
       return {
         text: parsed.text.trim(),
@@ -119,8 +121,8 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
   };
 }
 
-function httpError(res: Response, body: string): Error {
-  const detail = providerMessage(body);
+function httpError(res: Response, body: string, apiKey: string | undefined): Error {
+  const detail = providerMessage(body, apiKey);
   const status = res.status;
   if (status === 429) {
     return new RetryLaterError(`transcription provider rate limit (HTTP 429): ${detail}`, retryAfterMs(res) ?? 30_000);
@@ -146,22 +148,24 @@ function httpError(res: Response, body: string): Error {
   return new Error(`transcription provider error (HTTP ${status}): ${detail}`);
 }
 
-/** The `error.message` of an OpenAI-style error body, else the start of the body. */
-function providerMessage(body: string): string {
+/**
+ * The `error.message` of an OpenAI-style error body, else the start of the body; never the key
+ * or other credentials a server may echo (redacted, and never cut in the middle of one).
+ */
+function providerMessage(body: string, apiKey: string | undefined): string {
   try {
     const json = JSON.parse(body) as { error?: { message?: unknown } | string; detail?: unknown };
-    if (typeof json.error === 'string') return json.error;
-    if (json.error && typeof json.error.message === 'string') return json.error.message;
-    if (typeof json.detail === 'string') return json.detail;
+    if (typeof json.error === 'string') return snippet(json.error, apiKey);
+    if (json.error && typeof json.error.message === 'string') return snippet(json.error.message, apiKey);
+    if (typeof json.detail === 'string') return snippet(json.detail, apiKey);
   } catch {
     // not JSON
   }
-  return snippet(body) || 'no details';
+  return snippet(body, apiKey) || 'no details';
 }
 
-function snippet(body: string): string {
-  const s = body.replace(/\s+/g, ' ').trim();
-  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+function snippet(body: string, apiKey: string | undefined): string {
+  return providerExcerpt(body, { sent: [apiKey] });
 }
 
 /** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '@fleet/db';
 import { PermanentError } from '@fleet/runtime';
+import { parseAllowlist } from '@fleet/safe-fetch';
 import { createTestDatabase, type TestDatabase, waitFor } from '@fleet/testing';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -275,34 +276,41 @@ describe('transcribeMedia', () => {
     const wav = makeWav({ seconds: 4 });
     const files = await startFileServer({ '/a.wav': wav, '/big.wav': makeWav({ seconds: 20 }) });
     const chunked = await startFileServer({ '/big.wav': makeWav({ seconds: 20 }) }, { omitLength: true });
+    // The test servers listen on loopback, which is refused unless MEDIA_ALLOWED_HOSTS opens it.
+    const local = { allowedHosts: parseAllowlist(['127.0.0.1']) };
     try {
       const ok = await mediaFile(files.url('/a.wav?sig=secret'));
-      expect((await run(ok).promise).output).toMatchObject({ duration_seconds: 4, size_bytes: wav.length });
+      expect((await failure(ok)).message).toMatch(
+        /^source http:\/\/127\.0\.0\.1:\d+\/a\.wav refused: 127\.0\.0\.1 is a loopback address \(rule: loopback\); MEDIA_ALLOWED_HOSTS opens/,
+      );
+      expect((await run(ok, local).promise).output).toMatchObject({ duration_seconds: 4, size_bytes: wav.length });
       expect(stub.requests[0]!.file!.bytes.equals(wav)).toBe(true);
 
       const declared = await mediaFile(files.url('/big.wav'));
-      expect((await failure(declared, { maxBytes: 100_000 })).message).toMatch(/over the .* limit \(MEDIA_MAX_BYTES\)/);
+      expect((await failure(declared, { ...local, maxBytes: 100_000 })).message).toMatch(
+        /over the .* limit \(MEDIA_MAX_BYTES\)/,
+      );
       const streamed = await mediaFile(chunked.url('/big.wav'));
-      expect((await failure(streamed, { maxBytes: 100_000 })).message).toMatch(
+      expect((await failure(streamed, { ...local, maxBytes: 100_000 })).message).toMatch(
         /download exceeded the 100000 bytes limit \(MEDIA_MAX_BYTES\)/,
       );
       const gone = await mediaFile(files.url('/missing.wav?token=abc'));
-      const goneErr = await failure(gone);
+      const goneErr = await failure(gone, local);
       expect(goneErr.message).toMatch(/download of http:\/\/127\.0\.0\.1:\d+\/missing\.wav failed: HTTP 404$/);
       const elsewhere = await mediaFile(files.url('/a.wav'));
-      expect((await failure(elsewhere, { allowedHosts: ['media.example.com'] })).message).toBe(
-        'source host 127.0.0.1 is not in MEDIA_ALLOWED_HOSTS',
+      expect((await failure(elsewhere, { allowedHosts: parseAllowlist(['media.example.com']) })).message).toMatch(
+        /^source http:\/\/127\.0\.0\.1:\d+\/a\.wav refused: 127\.0\.0\.1 is not in MEDIA_ALLOWED_HOSTS \(rule: allowlist\)/,
       );
       // A redirect may not lead around the allow-list.
       const other = await startFileServer({ '/a.wav': wav }, { host: '127.0.0.2' });
       const redirecting = await startFileServer({}, { redirects: { '/r.wav': other.url('/a.wav') } });
       try {
         const hop = await mediaFile(redirecting.url('/r.wav'));
-        expect((await failure(hop, { allowedHosts: ['127.0.0.1'] })).message).toMatch(
-          /^source http:\/\/127\.0\.0\.1:\d+\/r\.wav redirected to host 127\.0\.0\.2, not in MEDIA_ALLOWED_HOSTS$/,
+        expect((await failure(hop, local)).message).toMatch(
+          /^source http:\/\/127\.0\.0\.2:\d+\/a\.wav \(redirect 1\) refused: 127\.0\.0\.2 is not in MEDIA_ALLOWED_HOSTS/,
         );
         const allowed = await mediaFile(redirecting.url('/r.wav'));
-        const result = await run(allowed, { allowedHosts: ['127.0.0.1', '127.0.0.2'] }).promise;
+        const result = await run(allowed, { allowedHosts: parseAllowlist(['127.0.0.1', '127.0.0.2']) }).promise;
         expect(result.output.duration_seconds).toBe(4);
       } finally {
         await other.close();

@@ -263,7 +263,7 @@ describe('seed Test 4: RLS policies', () => {
     expect(rows).toEqual([{ tablename: 'autonomous_tasks', rowsecurity: true }]);
   });
 
-  it('has exactly the policies of 043 as amended by 046 (system_insert replaced by agent_write) and 115', async () => {
+  it('has exactly the policies of 043 as amended by 046 (system_insert replaced by agent_write), 105 (membership filter for authenticated only) and 115', async () => {
     // The seed's query, plus the roles each policy applies to.
     const { rows } = await sql<Record<string, unknown>>`
       SELECT
@@ -317,7 +317,7 @@ describe('seed Test 4: RLS policies', () => {
       {
         policyname: 'workspace_isolation_select',
         cmd: 'SELECT',
-        roles: ['public'],
+        roles: ['authenticated'],
         has_using: 'USING clause present',
         has_check: 'No WITH CHECK',
       },

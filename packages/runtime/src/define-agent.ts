@@ -21,6 +21,12 @@ export interface HandlerContext<Deps = unknown> {
   attempt: number;
   /** What the agent's setup() returned (providers, settings). */
   deps: Deps;
+  /**
+   * Marks a value decrypted or fetched while the job runs (an OAuth token, a password) as a
+   * secret: until the attempt is settled it is scrubbed, raw and encoded, from log lines, the
+   * audit row and the BullMQ job. Secrets from the environment need no registration.
+   */
+  registerSecret(value: string): void;
 }
 
 /**

@@ -26,7 +26,16 @@ export { explainListenError } from './http-server.ts';
 export { createLogger } from './logger.ts';
 export { type LostWorkerOptions, type RecoveredJob, recoverLostWorkerJobs } from './lost-worker.ts';
 export { runAgent } from './run-agent.ts';
-export { createScrubber, REDACTED, type Scrubber, secretValuesFromEnv } from './secrets.ts';
+export {
+  createScrubber,
+  providerExcerpt,
+  REDACTED,
+  redactCredentials,
+  type Scrubber,
+  type SecretScope,
+  secretValuesFromEnv,
+  secretVariants,
+} from './secrets.ts';
 export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
 export { withTimeout } from './with-timeout.ts';
 export { DEFAULT_WORKER_TIMING, workerTiming } from './worker-timing.ts';

@@ -124,6 +124,8 @@ export function createProcessor(p: ProcessorDeps) {
       attempt: start.attempt,
     });
     metrics.active.inc({ queue: agent.queue });
+    // Secrets the handler learns (decrypted tokens) are scrubbed until this attempt is settled.
+    const secrets = scrub.scope();
 
     const finish = async (end: TaskEnd): Promise<void> => {
       const status = end.status;
@@ -172,6 +174,7 @@ export function createProcessor(p: ProcessorDeps) {
         signal: abort,
         attempt: start.attempt,
         deps: p.deps,
+        registerSecret: secrets.register,
         progress: (value) => job.updateProgress(value).catch((e: Error) => log.debug({ err: e }, 'progress not saved')),
       };
 
@@ -187,15 +190,17 @@ export function createProcessor(p: ProcessorDeps) {
       }
 
       const status = result.status ?? 'completed';
+      // The scrubbed copy is both the audit row's output and BullMQ's returnvalue.
+      const output = scrub((result.output ?? {}) as JsonObject);
       await finish({
         status,
-        outputData: scrub((result.output ?? {}) as JsonObject),
+        outputData: output,
         costUsd: result.costUsd,
         errorMessage: result.error ?? null,
       });
       log.info({ status, costUsd: result.costUsd ?? 0, ms: Math.round(performance.now() - started) }, 'job finished');
-      if (status === 'failed') throw new UnrecoverableError(result.error ?? 'handler reported failure');
-      return result.output ?? {};
+      if (status === 'failed') throw new UnrecoverableError(scrub(result.error ?? 'handler reported failure'));
+      return output;
     } catch (error) {
       if (!(error instanceof AuditWriteError)) throw error;
       // The database is unreachable: the attempt cannot be recorded, so it must not count. Try
@@ -206,6 +211,7 @@ export function createProcessor(p: ProcessorDeps) {
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     } finally {
+      secrets.release();
       metrics.active.dec({ queue: agent.queue });
     }
 
@@ -243,7 +249,8 @@ export function createProcessor(p: ProcessorDeps) {
       else
         log[willRetry ? 'warn' : 'error']({ err: error }, willRetry ? 'job attempt failed; will retry' : 'job failed');
       if (permanent) throw new UnrecoverableError(message);
-      throw error instanceof Error ? error : new Error(message);
+      // BullMQ stores the message as failedReason and the stack as stacktrace: scrubbed copies.
+      throw error instanceof Error ? scrub(error) : new Error(message);
     }
   };
 }

@@ -2,8 +2,11 @@ import { Writable } from 'node:stream';
 import { createProducer, type Producer } from '@fleet/queues';
 import {
   adminQuery,
+  canary,
   createTestDatabase,
   createTestRedis,
+  dumpRedisKeys,
+  findCanaries,
   type TestDatabase,
   type TestRedis,
   waitFor,
@@ -19,6 +22,8 @@ const CANARY_DB_PASSWORD = 'canary-dbpw-8e3b1f';
 const CANARY_URL_PASSWORD = 'canary-urlpw-2c9d7a';
 const CANARY_PAYLOAD = 'canary-payload-6b2e0f';
 const CANARIES = [CANARY_ENV, CANARY_DB_PASSWORD, CANARY_URL_PASSWORD, CANARY_PAYLOAD];
+/** A value the handler learns at run time (as if decrypted) and registers with the scrubber. */
+const RUNTIME_SECRETS = { decrypted: canary('decrypted'), env: CANARY_ENV };
 
 let t: TestDatabase;
 let r: TestRedis;
@@ -55,6 +60,14 @@ beforeAll(async () => {
       if (mode === 2) {
         // Postgres errors mid-job: the handler's connection is terminated under it.
         await ctx.db.selectNoFrom((eb) => eb.fn('pg_sleep', [eb.lit(5)]).as('s')).execute();
+      }
+      if (mode === 4 || mode === 5) {
+        // A decrypted token, echoed by a provider raw, URL-encoded and in a form body.
+        ctx.registerSecret(RUNTIME_SECRETS.decrypted);
+        const echo = `provider said: bad grant ${RUNTIME_SECRETS.decrypted} (${encodeURIComponent(RUNTIME_SECRETS.decrypted)}) body=grant_type=refresh_token&refresh_token=${encodeURIComponent(RUNTIME_SECRETS.decrypted)}&client_secret=${CANARY_ENV}`;
+        ctx.log.warn({ detail: echo }, 'provider refused');
+        if (mode === 4) throw new Error(echo);
+        return { output: { note: echo, nested: [{ why: RUNTIME_SECRETS.decrypted }] } };
       }
       if (mode === 3) {
         ctx.log.info({ apiKey: CANARY_ENV, note: `token=${CANARY_ENV}` }, 'calling provider');
@@ -152,5 +165,29 @@ describe('secrets never leave the process', () => {
     // The scrubbed lines are there (so the test would see a leak), just without the secrets.
     expect(logText).toContain('calling provider');
     expect(logText).toContain('[redacted]');
+  });
+
+  it('scrubs secrets registered at run time from logs, audit rows and every BullMQ field', async () => {
+    // failedReason and stacktrace of a retried and then failed job; returnvalue of a completed one.
+    const failing = await raw.add('data_cleanup', { workspace_id: workspaceId, retention_days: 4 }, { attempts: 2 });
+    const completing = await raw.add('data_cleanup', { workspace_id: workspaceId, retention_days: 5 }, { attempts: 1 });
+    await finished(failing.id!);
+    await finished(completing.id!);
+    const failedJob = (await raw.getJob(failing.id!))!;
+    expect(failedJob.attemptsMade).toBe(2);
+    expect(failedJob.failedReason).toContain('provider said: bad grant [redacted] ([redacted])');
+    expect(failedJob.failedReason).toContain('refresh_token=[redacted]&client_secret=[redacted]');
+    expect(failedJob.stacktrace?.length).toBe(2);
+    expect((await raw.getJob(completing.id!))!.returnvalue).toMatchObject({ nested: [{ why: '[redacted]' }] });
+    await waitFor(() => (logText.match(/provider refused/g)?.length ?? 0) >= 3 || undefined, { what: 'log lines' });
+
+    const rows = await t.db.selectFrom('autonomous_tasks').selectAll().execute();
+    const places = new Map<string, string>([
+      ['logs', logText],
+      ['audit rows', JSON.stringify(rows)],
+      ...[...(await dumpRedisKeys(r.url, r.prefix))].map(([k, v]) => [`redis ${k}`, v] as [string, string]),
+    ]);
+    expect(places.size).toBeGreaterThan(5);
+    expect(findCanaries(RUNTIME_SECRETS, places).hits).toEqual([]);
   });
 });

@@ -40,8 +40,10 @@ export class GmailHttpProvider implements MailProvider {
   }
 
   async openSession(account: AccountAccess, opts: CallOptions = {}): Promise<MailSession> {
+    const register = opts.registerSecret ?? (() => {});
     const token = await refreshAccessToken(this.config, account.secret, this.policy, opts.signal);
-    return new GmailSession(this.config, this.policy, account.secret, token);
+    register(token.token);
+    return new GmailSession(this.config, this.policy, account.secret, token, register);
   }
 }
 
@@ -55,6 +57,8 @@ class GmailSession implements MailSession {
     private readonly policy: RetryPolicy,
     private readonly refreshToken: string,
     private token: AccessToken,
+    /** Every access token this session obtains is a secret for the rest of the job. */
+    private readonly registerSecret: (value: string) => void,
   ) {
     this.base = `${config.apiBaseUrl.replace(/\/+$/, '')}/users/me`;
     this.pageSize = Math.min(Math.max(config.pageSize ?? 100, 1), 500);
@@ -71,6 +75,7 @@ class GmailSession implements MailSession {
     if (this.token !== stale) return;
     this.refreshing ??= refreshAccessToken(this.config, this.refreshToken, this.policy, signal)
       .then((token) => {
+        this.registerSecret(token.token);
         this.token = token;
       })
       .finally(() => {
@@ -106,7 +111,7 @@ class GmailSession implements MailSession {
         continue;
       }
       if (result.status >= 400) {
-        const { reason, message } = googleErrorInfo(result.text);
+        const { reason, message } = googleErrorInfo(result.text, [used.token]);
         const detail = `${result.status}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`;
         if (result.status === 403) throw new MailAuthError(`Gmail ${what}: access denied (${detail})`);
         throw new GoogleApiError(`Gmail ${what} failed (${detail})`, result.status, reason);

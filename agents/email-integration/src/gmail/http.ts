@@ -5,7 +5,7 @@
  * 5xx answers get a few quick retries, then fail as an ordinary (retryable) error.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RetryLaterError } from '@fleet/runtime';
+import { providerExcerpt, RetryLaterError } from '@fleet/runtime';
 
 export interface RetryPolicy {
   /** Longest wait taken inside the job; longer ones are handed to the runtime. */
@@ -49,24 +49,41 @@ export class GoogleApiError extends Error {
   }
 }
 
-/** Parses Google's JSON error body: `{ error: { code, message, errors: [{ reason }], status } }`. */
-export function googleErrorInfo(text: string): { reason: string | null; message: string | null } {
+/**
+ * Parses Google's JSON error body: `{ error: { code, message, errors: [{ reason }], status } }`.
+ * Both parts end up in error messages, so they are cut short and stripped of anything
+ * credential-shaped: a provider may echo the request (and with it the refresh token) back.
+ */
+export function googleErrorInfo(
+  text: string,
+  /** The credentials the request carried; never repeated, whatever the answer quotes. */
+  sent: ReadonlyArray<string | undefined> = [],
+): { reason: string | null; message: string | null } {
   try {
     const body = JSON.parse(text) as {
-      error?: { message?: string; errors?: Array<{ reason?: string }>; status?: string } | string;
-      error_description?: string;
+      error?: { message?: unknown; errors?: Array<{ reason?: unknown }>; status?: unknown } | string;
+      error_description?: unknown;
     };
     if (typeof body.error === 'string') {
       // OAuth token endpoint shape: { error: 'invalid_grant', error_description: '...' }
-      return { reason: body.error, message: body.error_description ?? null };
+      return { reason: reasonCode(body.error), message: providerText(body.error_description, sent) };
     }
     return {
-      reason: body.error?.errors?.[0]?.reason ?? body.error?.status ?? null,
-      message: body.error?.message ?? null,
+      reason: reasonCode(body.error?.errors?.[0]?.reason) ?? reasonCode(body.error?.status),
+      message: providerText(body.error?.message, sent),
     };
   } catch {
     return { reason: null, message: null };
   }
+}
+
+/** Google's reasons are identifiers (`invalid_grant`, `rateLimitExceeded`); anything else is not one. */
+function reasonCode(value: unknown): string | null {
+  return typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : null;
+}
+
+function providerText(value: unknown, sent: ReadonlyArray<string | undefined>): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? providerExcerpt(value, { max: 200, sent }) : null;
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */

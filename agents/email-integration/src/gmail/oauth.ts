@@ -47,7 +47,7 @@ export async function refreshAccessToken(
     signal,
   );
   if (result.status >= 400) {
-    const { reason, message } = googleErrorInfo(result.text);
+    const { reason, message } = googleErrorInfo(result.text, [refreshToken, client.clientSecret]);
     const detail = `${result.status}${reason ? ` ${reason}` : ''}${message ? `: ${message}` : ''}`;
     if (result.status === 401 || (reason !== null && AUTH_FAILURES.has(reason))) {
       throw new MailAuthError(
