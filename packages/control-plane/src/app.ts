@@ -39,7 +39,7 @@ export interface AppOptions {
   instanceId?: string;
 }
 
-const PUBLIC = new Set(['/healthz', '/readyz', '/openapi.json', '/dashboard/login', '/']);
+const PUBLIC = new Set(['/healthz', '/readyz', '/openapi.json', '/dashboard/login', '/', '/favicon.ico']);
 
 function pathOf(request: FastifyRequest): string {
   const url = request.url;
@@ -51,7 +51,7 @@ function pathOf(request: FastifyRequest): string {
 function isPage(request: FastifyRequest, path: string): boolean {
   return (
     request.method === 'GET' &&
-    (path === '/dashboard' || path.startsWith('/admin/queues')) &&
+    (path === '/dashboard' || path.startsWith('/dashboard/tasks/') || path.startsWith('/admin/queues')) &&
     String(request.headers.accept ?? '').includes('text/html')
   );
 }

@@ -61,6 +61,16 @@ function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskSta
   };
 }
 
+/**
+ * Whether cancelTask would act on the task of `detail` (from getTask, which applied the caller's
+ * access) now: its job is waiting, delayed or active, or it left Redis with a `pending` row open.
+ * The dashboard's Cancel button asks this; cancelTask decides again when asked.
+ */
+export function cancellable(detail: TaskDetail): boolean {
+  if (!detail.job) return detail.attempts.some((a) => a.status === 'pending');
+  return WAITING_STATES.has(detail.job.state) || detail.job.state === 'active';
+}
+
 const finished = (id: string, what: string) =>
   conflict(`task ${id} is already finished (${what}); there is nothing to cancel`);
 

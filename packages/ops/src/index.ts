@@ -19,7 +19,7 @@ export {
   type VerifyOptions,
   verifyApiKey,
 } from './api-keys.ts';
-export { type CancelOptions, type CancelResult, cancelTask } from './cancel.ts';
+export { type CancelOptions, type CancelResult, cancellable, cancelTask } from './cancel.ts';
 export { decodeCursor, encodeCursor, type TaskCursor } from './cursor.ts';
 export { type OpenOpsOptions, type OpsDeps, openOps } from './deps.ts';
 export { type EnqueueJobRequest, type EnqueueJobResult, enqueueJob } from './enqueue.ts';
@@ -37,7 +37,7 @@ export {
   statusUrl,
 } from './present.ts';
 export { type QueueCounts, queueCounts } from './queue-counts.ts';
-export { type RetryOptions, type RetryResult, retryTask } from './retry.ts';
+export { type RetryOptions, type RetryResult, retryable, retryTask } from './retry.ts';
 export {
   type DashboardStats,
   dashboardStats,

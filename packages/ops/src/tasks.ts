@@ -94,6 +94,11 @@ export interface JobInfo {
   createdAt: Date;
   processedAt: Date | null;
   finishedAt: Date | null;
+  /**
+   * The worker that took the latest attempt (BullMQ's processedBy: the worker's name, which the
+   * runtime sets to FLEET_INSTANCE_ID). BullMQ keeps no earlier attempt's worker.
+   */
+  processedBy: string | null;
 }
 
 export interface TaskDetail {
@@ -226,6 +231,7 @@ export async function jobInfo(job: Job): Promise<JobInfo> {
     createdAt: new Date(job.timestamp),
     processedAt: job.processedOn ? new Date(job.processedOn) : null,
     finishedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+    processedBy: job.processedBy ?? null,
   };
 }
 

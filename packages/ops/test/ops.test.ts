@@ -13,6 +13,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Access,
+  ADMIN,
+  cancellable,
   cancelTask,
   createApiKey,
   dashboardStats,
@@ -22,6 +24,7 @@ import {
   type OpsDeps,
   OpsError,
   queueCounts,
+  retryable,
   retryTask,
   revokeApiKey,
   summary,
@@ -408,7 +411,14 @@ describe('retryTask', () => {
     });
     const waiting = await opsError(retryTask(deps, r.jobId));
     expect(waiting.kind).toBe('conflict');
+    // The predicates behind the dashboard's buttons answer what the operations then do.
+    const delayed = await getTask(deps, r.jobId);
+    expect([cancellable(delayed), retryable(delayed, ADMIN)]).toEqual([true, false]);
     await cancelTask(deps, r.jobId);
+    const cancelled = await getTask(deps, r.jobId);
+    expect([cancellable(cancelled), retryable(cancelled, ADMIN)]).toEqual([false, true]);
+    const scoped = { kind: 'workspaces', workspaceIds: [wsA] } as const;
+    expect(retryable(await getTask(deps, r.jobId, { access: scoped }), scoped)).toBe(true);
     const retried = await retryTask(deps, r.jobId);
     expect(retried.action).toBe('requeued');
     const detail = await getTask(deps, retried.jobId);

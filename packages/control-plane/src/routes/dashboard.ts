@@ -10,13 +10,25 @@ import {
 } from '@fleet/ops';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Auth, clearSessionCookie, sessionCookie } from '../auth.ts';
-import { type DashboardView, renderContent, renderLogin, renderPage } from '../dashboard/page.ts';
+import { createCsrf } from '../csrf.ts';
+import { renderLogin } from '../dashboard/layout.ts';
+import { type OverviewView, renderOverviewContent, renderOverviewPage } from '../dashboard/overview.ts';
+import { taskHref } from '../dashboard/tables.ts';
 import { HttpError } from '../http-errors.ts';
+import { dashboardTaskRoutes } from './dashboard-tasks.ts';
+import { sendPage } from './html-page.ts';
 
 const ASSETS: Record<string, string> = {
   'dashboard.css': 'text/css; charset=utf-8',
   'dashboard.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
 };
+
+/** Query parameters of the overview; the pagers keep them. */
+const OVERVIEW_PARAMS = ['workspace_id', 'task_type', 'status', 'hours', 'failed_cursor', 'recent_cursor'] as const;
+const FAILED_STATUSES = ['failed', 'partial_failure'];
+const FAILED_PAGE = 10;
+const RECENT_PAGE = 25;
 
 export interface DashboardOptions {
   deps: OpsDeps;
@@ -29,8 +41,10 @@ export interface DashboardOptions {
 /** The ops dashboard: server-rendered HTML and SVG, no external assets. */
 export async function dashboardRoutes(app: FastifyInstance, o: DashboardOptions): Promise<void> {
   const assetCache = new Map<string, Buffer>();
+  const csrf = createCsrf(o.adminKey);
 
   app.get('/', async (_request, reply) => reply.redirect('/dashboard'));
+  app.get('/favicon.ico', async (_request, reply) => reply.redirect('/dashboard/assets/favicon.svg', 301));
 
   app.get<{ Params: { file: string } }>('/dashboard/assets/:file', async (request, reply) => {
     const type = ASSETS[request.params.file];
@@ -62,55 +76,74 @@ export async function dashboardRoutes(app: FastifyInstance, o: DashboardOptions)
     reply.header('set-cookie', clearSessionCookie()).redirect('/dashboard/login', 303),
   );
 
-  async function view(request: FastifyRequest): Promise<DashboardView> {
+  async function view(request: FastifyRequest): Promise<OverviewView> {
     const principal = request.principal!;
-    const q = request.query as Record<string, string>;
+    const q = request.query as Record<string, unknown>;
+    const query = new URLSearchParams();
+    for (const k of OVERVIEW_PARAMS) if (typeof q[k] === 'string' && q[k]) query.set(k, q[k] as string);
     const raw = Object.fromEntries(
-      ['workspace_id', 'task_type', 'status', 'hours'].filter((k) => q[k]).map((k) => [k, q[k]]),
+      ['workspace_id', 'task_type', 'status', 'hours'].flatMap((k) => (query.has(k) ? [[k, query.get(k)]] : [])),
     );
     const filters = parseStatsFilters({ ...raw, stuck_minutes: o.stuckMinutes });
     const access = principal.access;
     const admin = isAdmin(access);
     let wsQuery = o.deps.db.selectFrom('workspaces').select(['id', 'name']).orderBy('name').limit(500);
     if (access.kind === 'workspaces') wsQuery = wsQuery.where('id', 'in', [...access.workspaceIds]);
-    const [stats, recent, queues, workspaces] = await Promise.all([
+    // The lists page through listTasks (keyset on created_at, id), like GET /v1/tasks.
+    const window = {
+      workspace_id: filters.workspace_id,
+      task_type: filters.task_type,
+      since: new Date(Date.now() - filters.hours * 3_600_000).toISOString(),
+    };
+    const failedStatus = filters.status ? FAILED_STATUSES.filter((s) => s === filters.status) : FAILED_STATUSES;
+    const [stats, recent, failed, queues, workspaces] = await Promise.all([
       dashboardStats(o.deps.db, filters, access),
       listTasks(
         o.deps.db,
-        {
-          workspace_id: filters.workspace_id,
-          task_type: filters.task_type,
-          status: filters.status,
-          since: new Date(Date.now() - filters.hours * 3_600_000).toISOString(),
-          limit: 25,
-        },
+        { ...window, status: filters.status, limit: RECENT_PAGE, cursor: query.get('recent_cursor') ?? undefined },
         access,
       ),
+      failedStatus.length
+        ? listTasks(
+            o.deps.db,
+            {
+              ...window,
+              status: failedStatus.join(','),
+              limit: FAILED_PAGE,
+              cursor: query.get('failed_cursor') ?? undefined,
+            },
+            access,
+          )
+        : { tasks: [], nextCursor: null },
       // Fleet-wide figures: a workspace key's session gets none (see queueCounts).
       admin ? queueCounts(o.deps.producer, access) : null,
       wsQuery.execute(),
     ]);
     return {
       stats,
-      recent: recent.tasks,
+      recent,
+      failed,
       queues,
       workspaces,
+      query,
       principalName: principal.name,
       isAdmin: admin,
       refreshSeconds: o.refreshSeconds,
     };
   }
 
-  app.get('/dashboard', async (request, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
-      .send(renderPage(await view(request))),
-  );
+  app.get('/dashboard', async (request, reply) => {
+    // The search box: a job id (or an audit row id) opens that job's page.
+    const job = (request.query as Record<string, unknown>).job;
+    if (typeof job === 'string' && job.trim()) return reply.redirect(taskHref(job.trim()), 303);
+    return sendPage(request, reply, async () => renderOverviewPage(await view(request)));
+  });
   app.get('/dashboard/content', async (request, reply) =>
     reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(renderContent(await view(request)).text),
+      .send(renderOverviewContent(await view(request)).text),
   );
+
+  await dashboardTaskRoutes(app, { deps: o.deps, csrf, refreshSeconds: o.refreshSeconds });
 }
