@@ -1,3 +1,4 @@
+import type { AgentDefinition } from './define-agent.ts';
 import type { RuntimeEnv } from './env.ts';
 
 /** The default window is this many jobs per handler slot … */
@@ -30,9 +31,10 @@ export interface WorkerCapacity {
  */
 export function workerCapacity(
   env: Pick<RuntimeEnv, 'WORKER_CONCURRENCY' | 'AUDIT_ACK_WINDOW'>,
-  agentConcurrency: number,
+  agent: Pick<AgentDefinition, 'concurrency' | 'ackWindow'>,
 ): WorkerCapacity {
-  const slots = env.WORKER_CONCURRENCY ?? agentConcurrency;
-  const window = env.AUDIT_ACK_WINDOW ?? Math.min(MAX_DEFAULT_ACK_WINDOW, ACK_WINDOW_PER_SLOT * slots);
+  const slots = env.WORKER_CONCURRENCY ?? agent.concurrency;
+  const window =
+    env.AUDIT_ACK_WINDOW ?? agent.ackWindow ?? Math.min(MAX_DEFAULT_ACK_WINDOW, ACK_WINDOW_PER_SLOT * slots);
   return { slots, window, held: slots + window };
 }

@@ -102,7 +102,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   const metrics = createMetrics({ agent: agent.name, queue, processMetrics: env.METRICS_PROCESS });
   const timing = workerTiming(env, agent.timing);
   const lockDuration = timing.lockDurationMs;
-  const capacity = workerCapacity(env, agent.concurrency);
+  const capacity = workerCapacity(env, agent);
 
   const cancels = createCancelMarks({ redis: connection, prefix: env.QUEUE_PREFIX, queue: agent.queue, log });
   const reconciler = createReconciler({

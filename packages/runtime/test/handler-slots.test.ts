@@ -48,11 +48,19 @@ describe('handler slots', () => {
 });
 
 describe('worker capacity', () => {
-  it('holds 4 jobs per slot beyond the slots, at most 200, unless AUDIT_ACK_WINDOW says otherwise', () => {
-    expect(workerCapacity({}, 2)).toEqual({ slots: 2, window: 8, held: 10 });
-    expect(workerCapacity({ WORKER_CONCURRENCY: 50 }, 2)).toEqual({ slots: 50, window: 200, held: 250 });
-    expect(workerCapacity({ WORKER_CONCURRENCY: 100 }, 2)).toEqual({ slots: 100, window: 200, held: 300 });
-    expect(workerCapacity({ AUDIT_ACK_WINDOW: 0 }, 3)).toEqual({ slots: 3, window: 0, held: 3 });
+  it('holds 4 jobs per slot beyond the slots, at most 200, unless the agent or AUDIT_ACK_WINDOW says otherwise', () => {
+    const agent = { concurrency: 2 };
+    expect(workerCapacity({}, agent)).toEqual({ slots: 2, window: 8, held: 10 });
+    expect(workerCapacity({ WORKER_CONCURRENCY: 50 }, agent)).toEqual({ slots: 50, window: 200, held: 250 });
+    expect(workerCapacity({ WORKER_CONCURRENCY: 100 }, agent)).toEqual({ slots: 100, window: 200, held: 300 });
+    expect(workerCapacity({ AUDIT_ACK_WINDOW: 0 }, { concurrency: 3 })).toEqual({ slots: 3, window: 0, held: 3 });
+    // The agent's own window, which the variable still overrides.
+    expect(workerCapacity({}, { concurrency: 2, ackWindow: 0 })).toEqual({ slots: 2, window: 0, held: 2 });
+    expect(workerCapacity({ AUDIT_ACK_WINDOW: 6 }, { concurrency: 2, ackWindow: 0 })).toEqual({
+      slots: 2,
+      window: 6,
+      held: 8,
+    });
   });
 });
 
