@@ -9,6 +9,8 @@ export default defineAgent({
   queue: 'media_transcription_queue',
   // Jobs are minutes of uploading and waiting on the provider, not CPU; a few at once per process.
   concurrency: 2,
+  // Held jobs beyond the two running would wait minutes here while another replica may be idle.
+  ackWindow: 0,
   env: mediaTranscriptionEnv,
   setup({ env, log }) {
     const providerProblem = transcriptionProviderProblem(env);

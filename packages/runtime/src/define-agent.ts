@@ -79,6 +79,12 @@ export interface AgentDefinition<Q extends QueueName = QueueName, Deps = unknown
   queue: Q;
   /** Jobs processed at once by one process (WORKER_CONCURRENCY overrides). */
   concurrency: number;
+  /**
+   * Jobs one process may hold beyond `concurrency` (AUDIT_ACK_WINDOW overrides; default 4 per
+   * handler slot, at most 200; see ack-window.ts). Agents whose jobs take minutes set 0: the
+   * window buys them nothing and holds jobs another replica could run.
+   */
+  ackWindow?: number;
   /** The agent's own environment variables, parsed together with the runtime's. */
   env?: EnvShape;
   /**

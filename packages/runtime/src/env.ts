@@ -10,8 +10,18 @@ export const runtimeEnvShape = {
   /** Port of /healthz, /readyz and /metrics (0 picks a free one). */
   HTTP_PORT: port.default(9464),
   HTTP_HOST: z.string().default('0.0.0.0'),
-  /** Overrides the agent's own concurrency. */
+  /** Handlers run at once (handler slots); overrides the agent's own concurrency. */
   WORKER_CONCURRENCY: positiveInt.optional(),
+  /**
+   * Jobs a worker may hold beyond its handler slots: finished jobs awaiting their audit commit,
+   * or fetched jobs awaiting a slot. Default 4 per slot, at most 200 (ack-window.ts).
+   */
+  AUDIT_ACK_WINDOW: z.coerce
+    .number({ error: 'must be a number' })
+    .int('must be a whole number')
+    .min(0, 'must be zero or more')
+    .max(10_000, 'must be at most 10000')
+    .optional(),
   /** How long SIGTERM waits for active jobs before forcing exit. */
   SHUTDOWN_GRACE_MS: positiveInt.default(25_000),
   /** Worker timing (see worker-timing.ts for the defaults and why they find a dead worker in 30 s). */

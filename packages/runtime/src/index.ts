@@ -1,3 +1,4 @@
+export { ACK_WINDOW_PER_SLOT, MAX_DEFAULT_ACK_WINDOW, type WorkerCapacity, workerCapacity } from './ack-window.ts';
 export { type CancelMessage, cancelChannel, publishCancel } from './cancel-channel.ts';
 export {
   type CancelMarks,
@@ -25,6 +26,8 @@ export { PermanentError, RetryLaterError } from './errors.ts';
 export { explainListenError } from './http-server.ts';
 export { createLogger } from './logger.ts';
 export { type LostWorkerOptions, type RecoveredJob, recoverLostWorkerJobs } from './lost-worker.ts';
+export { HELD_STATES, type HeldState } from './metrics.ts';
+export type { AttemptStep, OnAttemptStep } from './processor.ts';
 export { runAgent } from './run-agent.ts';
 export {
   createScrubber,

@@ -1,11 +1,19 @@
 import type { Queue } from 'bullmq';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * Where a job this process holds is: fetched and waiting for a handler slot, running in one, or
+ * finished and waiting for its audit row to commit (only then is it acknowledged).
+ */
+export const HELD_STATES = ['waiting_for_slot', 'running', 'awaiting_commit'] as const;
+export type HeldState = (typeof HELD_STATES)[number];
+
 export interface AgentMetrics {
   registry: Registry;
   jobs: Counter<'queue' | 'job' | 'status'>;
   duration: Histogram<'queue' | 'job' | 'status'>;
-  active: Gauge<'queue'>;
+  /** fleet_jobs_active: the jobs this process holds, by HeldState. */
+  held: Gauge<'queue' | 'state'>;
   auditFailures: Counter<'queue'>;
 }
 
@@ -30,12 +38,16 @@ export function createMetrics(options: { agent: string; queue: Queue; processMet
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
     registers: [registry],
   });
-  const active = new Gauge({
+  // Their sum is what BullMQ counts as active for this process; state="running" is what runs.
+  const held = new Gauge({
     name: 'fleet_jobs_active',
-    help: 'Jobs this process is running now.',
-    labelNames: ['queue'] as const,
+    help:
+      'Jobs this process holds (BullMQ active), by state: waiting_for_slot (fetched, no handler slot free yet), ' +
+      'running (in a handler slot), awaiting_commit (handler done, audit row not yet durable, not acknowledged).',
+    labelNames: ['queue', 'state'] as const,
     registers: [registry],
   });
+  for (const state of HELD_STATES) held.set({ queue: options.queue.name, state }, 0);
   const auditFailures = new Counter({
     name: 'fleet_audit_write_failures_total',
     help: 'Attempts failed because their audit row could not be written (they are retried).',
@@ -52,5 +64,5 @@ export function createMetrics(options: { agent: string; queue: Queue; processMet
       for (const [state, n] of Object.entries(counts)) this.set({ queue: options.queue.name, state }, n);
     },
   });
-  return { registry, jobs, duration, active, auditFailures };
+  return { registry, jobs, duration, held, auditFailures };
 }

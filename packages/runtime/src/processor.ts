@@ -9,14 +9,15 @@ import {
   validatePayload,
 } from '@fleet/queues';
 import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart, taskRowId } from '@fleet/task-logger';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { CancelMarks } from './cancel-marks.ts';
 import type { AnyAgent, HandlerContext, HandlerResult } from './define-agent.ts';
 import { describeError } from './describe-error.ts';
 import { PermanentError, RetryLaterError } from './errors.ts';
-import type { AgentMetrics } from './metrics.ts';
+import type { HandlerSlots, Release } from './handler-slots.ts';
+import type { AgentMetrics, HeldState } from './metrics.ts';
 import type { Scrubber } from './secrets.ts';
 
 /** Reason given to AbortController.abort() when the worker stops (vs an operator's cancel). */
@@ -34,7 +35,18 @@ export interface ProcessorDeps {
   closeEarlierAttempts(job: Job, start: TaskStart): void;
   /** Cancels recorded for jobs (cancel-marks.ts): honoured before an attempt starts. */
   cancels?: Pick<CancelMarks, 'reasonFor' | 'honoured'>;
+  /** The handler slots (WORKER_CONCURRENCY); BullMQ may hold more jobs than there are slots. */
+  slots: HandlerSlots;
+  /** Called at each step of an attempt, synchronously (see AttemptStep). */
+  onStep?: OnAttemptStep;
 }
+
+/**
+ * The steps of an attempt in this worker: the states of a held job (metrics.ts), then
+ * `committed`: its terminal row is durable and BullMQ has not yet acknowledged the job.
+ */
+export type AttemptStep = HeldState | 'committed';
+export type OnAttemptStep = (step: AttemptStep, job: Job) => void;
 
 const MAX_INPUT_BYTES = 64 * 1024;
 /** First wait before an attempt whose audit row could not be written runs again. */
@@ -112,7 +124,15 @@ export function createProcessor(p: ProcessorDeps) {
   const jobs = queueDef.jobs as Record<string, { taskType: TaskType }>;
 
   return async function process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
-    const started = performance.now();
+    let state: HeldState | null = null;
+    const enter = (next: HeldState) => {
+      if (state) metrics.held.dec({ queue: agent.queue, state });
+      metrics.held.inc({ queue: agent.queue, state: next });
+      state = next;
+      p.onStep?.(next, job);
+    };
+    let started = performance.now();
+    let release: Release | null = null;
     const def = Object.hasOwn(jobs, job.name) ? jobs[job.name] : undefined;
     const start = taskStart(job, agent.name, def?.taskType ?? taskTypeOf(agent.queue, job.name), scrub);
     const log = p.log.child({
@@ -123,14 +143,20 @@ export function createProcessor(p: ProcessorDeps) {
       workspaceId: start.workspaceId,
       attempt: start.attempt,
     });
-    metrics.active.inc({ queue: agent.queue });
     // Secrets the handler learns (decrypted tokens) are scrubbed until this attempt is settled.
     const secrets = scrub.scope();
 
     const finish = async (end: TaskEnd): Promise<void> => {
       const status = end.status;
+      let durable: Promise<void>;
       try {
-        await taskLogger.finish(start, { ...end, errorMessage: end.errorMessage ? scrub(end.errorMessage) : null });
+        durable = taskLogger.finish(start, { ...end, errorMessage: end.errorMessage ? scrub(end.errorMessage) : null });
+        // The row is queued in the writer: the slot goes to the next job while this one waits
+        // for the commit, still unacknowledged (BullMQ holds it in the window).
+        enter('awaiting_commit');
+        release?.();
+        release = null;
+        await durable;
       } catch (error) {
         metrics.auditFailures.inc({ queue: agent.queue });
         log.error({ err: error, status }, 'audit row not written; the attempt will be retried');
@@ -138,11 +164,27 @@ export function createProcessor(p: ProcessorDeps) {
           ? error
           : new AuditWriteError(`audit write failed: ${errorText(error)}`, { cause: error });
       }
+      p.onStep?.('committed', job);
       metrics.jobs.inc({ queue: agent.queue, job: job.name, status });
       metrics.duration.observe({ queue: agent.queue, job: job.name, status }, (performance.now() - started) / 1000);
     };
 
     try {
+      // A slot free at once costs no promise; otherwise the job waits in the window for one.
+      release = p.slots.tryAcquire();
+      if (!release) {
+        enter('waiting_for_slot');
+        try {
+          release = await p.slots.acquire(signal);
+        } catch (reason) {
+          // Aborted while it waited: an operator's cancel, or the shutdown deadline.
+          return await abandonWait(reason);
+        }
+        // The attempt starts when it gets a slot; the time it waited in the window is not its own.
+        started = performance.now();
+        start.executedAt = new Date();
+      }
+      enter('running');
       if (start.attempt > 1) p.closeEarlierAttempts(job, start);
       const cancelled = p.cancels?.reasonFor(String(job.id));
       if (cancelled !== undefined) {
@@ -211,8 +253,26 @@ export function createProcessor(p: ProcessorDeps) {
       await job.moveToDelayed(Date.now() + delay, token);
       throw new DelayedError();
     } finally {
+      release?.();
       secrets.release();
-      metrics.active.dec({ queue: agent.queue });
+      if (state) metrics.held.dec({ queue: agent.queue, state });
+    }
+
+    /** The job was aborted before it got a slot: its handler never ran, but the attempt counts. */
+    async function abandonWait(reason: unknown): Promise<never> {
+      if (reason !== SHUTDOWN_REASON) {
+        const why = typeof reason === 'string' ? reason : 'cancelled by an operator';
+        await finish({ status: 'cancelled', errorMessage: `cancelled: ${why}` });
+        p.cancels?.honoured(String(job.id));
+        log.info({ reason: why }, 'job cancelled while it waited for a handler slot');
+        throw new UnrecoverableError(`cancelled: ${why}`);
+      }
+      // The worker stops before it ran: back to the front of the wait list, without spending one
+      // of the job's failures. BullMQ counted the start, so the attempt gets its row.
+      await finish({ status: 'failed', errorMessage: 'deferred: the worker shut down before the attempt started' });
+      log.info('job handed back: the worker shut down before it started');
+      await job.moveToWait(token);
+      throw new WaitingError();
     }
 
     async function handleFailure(error: unknown, abort: AbortSignal): Promise<never> {

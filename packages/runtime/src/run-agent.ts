@@ -1,16 +1,16 @@
 import { ConfigError } from '@fleet/config';
 import type { AnyAgent } from './define-agent.ts';
-import { startAgent } from './start-agent.ts';
+import { type StartAgentOptions, startAgent } from './start-agent.ts';
 
 /**
  * The whole life of an agent process: start, serve until SIGTERM/SIGINT, drain within the
  * grace period and exit 0. A second signal, or the grace deadline, forces exit 1. A bad
  * configuration exits 78 with one message listing every problem.
  */
-export async function runAgent(agent: AnyAgent): Promise<void> {
+export async function runAgent(agent: AnyAgent, options: StartAgentOptions = {}): Promise<void> {
   let running: Awaited<ReturnType<typeof startAgent>>;
   try {
-    running = await startAgent(agent);
+    running = await startAgent(agent, options);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

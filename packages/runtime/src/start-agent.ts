@@ -6,14 +6,16 @@ import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { workerCapacity } from './ack-window.ts';
 import { createCancelMarks } from './cancel-marks.ts';
 import { type DatabaseGate, type DatabaseGateTiming, startDatabaseGate } from './database-gate.ts';
 import type { AnyAgent } from './define-agent.ts';
 import { type RuntimeEnv, runtimeEnvShape } from './env.ts';
+import { createHandlerSlots } from './handler-slots.ts';
 import { startProbeServer } from './http-server.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
-import { createProcessor, SHUTDOWN_REASON } from './processor.ts';
+import { createProcessor, type OnAttemptStep, SHUTDOWN_REASON } from './processor.ts';
 import { createReconciler, type Reconciler } from './reconciler.ts';
 import { createScrubber, secretValuesFromEnv } from './secrets.ts';
 import { withTimeout } from './with-timeout.ts';
@@ -28,6 +30,11 @@ export interface StartAgentOptions {
   logDestination?: import('pino').DestinationStream;
   /** Probe timing of the database gate (tests shorten it). */
   databaseGate?: Partial<DatabaseGateTiming>;
+  /**
+   * Called synchronously at each step of every attempt (processor.ts: AttemptStep). Crash tests
+   * use it to stop a worker at an exact step; a slow callback slows every job.
+   */
+  onAttemptStep?: OnAttemptStep;
 }
 
 export interface RunningAgent {
@@ -95,6 +102,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   const metrics = createMetrics({ agent: agent.name, queue, processMetrics: env.METRICS_PROCESS });
   const timing = workerTiming(env, agent.timing);
   const lockDuration = timing.lockDurationMs;
+  const capacity = workerCapacity(env, agent);
 
   const cancels = createCancelMarks({ redis: connection, prefix: env.QUEUE_PREFIX, queue: agent.queue, log });
   const reconciler = createReconciler({
@@ -110,6 +118,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     cancelReasonOf: (jobId) => cancels.reasonFor(jobId),
   });
 
+  const slots = createHandlerSlots(capacity.slots);
   const processor = createProcessor({
     agent,
     deps,
@@ -120,12 +129,16 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     metrics,
     closeEarlierAttempts: (job, start) => reconciler.closeEarlierAttempts(job, start),
     cancels,
+    slots,
+    onStep: options.onAttemptStep,
   });
 
   const worker = new Worker(agent.queue, processor, {
     connection,
     prefix: env.QUEUE_PREFIX,
-    concurrency: env.WORKER_CONCURRENCY ?? agent.concurrency,
+    // Handler slots plus the acknowledgement window (ack-window.ts); the slots are enforced by
+    // the processor. BullMQ locks, renews, stalls, delays and retries every job it holds.
+    concurrency: capacity.held,
     lockDuration,
     lockRenewTime: timing.lockRenewMs,
     stalledInterval: timing.stalledIntervalMs,
@@ -201,7 +214,8 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   log.info(
     {
       queue: agent.queue,
-      concurrency: env.WORKER_CONCURRENCY ?? agent.concurrency,
+      concurrency: capacity.slots,
+      ackWindow: capacity.window,
       port: probe.port,
       lockDuration,
       instance: env.FLEET_INSTANCE_ID,
@@ -224,6 +238,8 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       await databaseGate.stop();
       let timer: NodeJS.Timeout | undefined;
       const workerClosed = worker.close();
+      // Jobs fetched but not started go back to the queue at once, for a live worker to run.
+      slots.close(SHUTDOWN_REASON);
       const drained = await Promise.race([
         workerClosed.then(() => true),
         new Promise<boolean>((resolve) => {

@@ -33,11 +33,16 @@ afterAll(async () => {
 });
 
 describe('SIGTERM', () => {
-  it('lets active jobs finish, exits 0, and leaves nothing stalled', { timeout: 60_000 }, async () => {
+  it('lets running jobs finish, hands back held ones, exits 0, and leaves nothing stalled', {
+    timeout: 60_000,
+  }, async () => {
     const worker = spawnWorker(
       agentEnv(t.url, r.url, r.prefix, {
         JOB_SLEEP_MS: '800',
         TEST_CONCURRENCY: '5',
+        // 5 handler slots and 2 more jobs held, waiting for a slot
+        AUDIT_ACK_WINDOW: '2',
+        AUDIT_RUNNING_DELAY_MS: '0',
         LOCK_DURATION_MS: '2000',
         STALLED_INTERVAL_MS: '1000',
         SHUTDOWN_GRACE_MS: '20000',
@@ -49,8 +54,19 @@ describe('SIGTERM', () => {
         producer.enqueue('maintenance_queue', 'system_health_check', { workspace_id: workspaceId }),
       ),
     );
-    await waitFor(async () => (await queue.getActiveCount()) === 5 || undefined, { what: '5 active jobs' });
-    const active = (await queue.getActive()).map((j) => j.id!);
+    const running = await waitFor(
+      async () => {
+        const rows = await t.db
+          .selectFrom('autonomous_tasks')
+          .select('job_id')
+          .where('status', '=', 'running')
+          .execute();
+        return rows.length === 5 && (await queue.getActiveCount()) === 7 ? rows.map((x) => x.job_id!) : undefined;
+      },
+      { what: '5 running and 2 held jobs' },
+    );
+    const held = (await queue.getActive()).map((j) => j.id!).filter((id) => !running.includes(id));
+    expect(held).toHaveLength(2);
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
 
@@ -58,12 +74,26 @@ describe('SIGTERM', () => {
     const rows = await t.db
       .selectFrom('autonomous_tasks')
       .select(['job_id', 'status', 'attempt'])
-      .where('job_id', 'in', active)
+      .where('job_id', 'in', running)
       .execute();
-    expect(rows.map((x) => [x.status, x.attempt])).toEqual(active.map(() => ['completed', 1]));
-    for (const id of active) expect(await queue.getJobState(id)).toBe('completed');
+    expect(rows.map((x) => [x.status, x.attempt])).toEqual(running.map(() => ['completed', 1]));
+    for (const id of running) expect(await queue.getJobState(id)).toBe('completed');
+    // The held ones, never started, went back to the queue with their attempt recorded.
+    const handedBack = await t.db
+      .selectFrom('autonomous_tasks')
+      .select(['status', 'attempt', 'error_message'])
+      .where('job_id', 'in', held)
+      .execute();
+    expect(handedBack).toEqual(
+      held.map(() => ({
+        status: 'failed',
+        attempt: 1,
+        error_message: 'deferred: the worker shut down before the attempt started',
+      })),
+    );
+    for (const id of held) expect(await queue.getJobState(id)).toBe('waiting');
     // The rest are still waiting, untouched, with their pending rows.
-    const waiting = jobs.map((j) => j.jobId).filter((id) => !active.includes(id));
+    const waiting = jobs.map((j) => j.jobId).filter((id) => !running.includes(id) && !held.includes(id));
     for (const id of waiting) expect(await queue.getJobState(id)).toBe('waiting');
     const pending = await t.db.selectFrom('autonomous_tasks').select('status').where('job_id', 'in', waiting).execute();
     expect(pending.map((x) => x.status)).toEqual(waiting.map(() => 'pending'));
@@ -79,6 +109,13 @@ describe('SIGTERM', () => {
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
     expect(stalled).toEqual([]);
+    const retried = await t.db
+      .selectFrom('autonomous_tasks')
+      .select(['status'])
+      .where('job_id', 'in', held)
+      .where('attempt', '=', 2)
+      .execute();
+    expect(retried.map((x) => x.status)).toEqual(['completed', 'completed']);
   });
 
   it('past the grace period, records the aborted attempts and hands their jobs back: no row stays running', {

@@ -86,7 +86,9 @@ describe('probe endpoints', () => {
     expect(text).toContain(
       'fleet_job_duration_seconds_bucket{le="+Inf",agent="test-agent",queue="maintenance_queue",job="system_health_check",status="completed"} 2',
     );
-    expect(text).toContain('fleet_jobs_active{queue="maintenance_queue",agent="test-agent"} 0');
+    for (const state of ['waiting_for_slot', 'running', 'awaiting_commit']) {
+      expect(text).toContain(`fleet_jobs_active{queue="maintenance_queue",state="${state}",agent="test-agent"} 0`);
+    }
   });
 
   it('/readyz is 200 with Redis and Postgres up, 503 naming Postgres when its database is gone', async () => {
