@@ -49,6 +49,16 @@ export function createPool(url: string, options: CreateDbOptions = {}): pg.Pool 
   });
 }
 
+const pools = new WeakMap<Kysely<Database>, pg.Pool>();
+
+/**
+ * The pg pool under a Kysely made by {@link createDb} (undefined for any other Kysely, and for a
+ * transaction): for the few statements Kysely cannot send, such as named prepared statements.
+ */
+export function poolOf(db: Kysely<Database>): pg.Pool | undefined {
+  return pools.get(db);
+}
+
 /** A typed Kysely instance over its own pool. `await db.destroy()` closes the pool. */
 export function createDb(url: string, options: CreateDbOptions = {}): Kysely<Database> {
   const pool = createPool(url, options);
@@ -61,7 +71,9 @@ export function createDb(url: string, options: CreateDbOptions = {}): Kysely<Dat
     client.on('error', () => {});
     if (options.queryTimeoutMillis) dropConnectionOnQueryTimeout(client);
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return db;
 }
 
 /**

@@ -1,4 +1,4 @@
-export { type CreateDbOptions, createDb, createPool } from './create-db.ts';
+export { type CreateDbOptions, createDb, createPool, poolOf } from './create-db.ts';
 export { ensureLoginRole, type LoginRole, LoginRoleError, scramSha256Verifier } from './login-roles.ts';
 export {
   appliedMigrations,

@@ -363,15 +363,18 @@ describe('seed Test 5: indexes', () => {
     expect([...fromSeed].sort()).toEqual([...seedIndexes].sort());
     const fromMigrations = await indexesInMigrations();
     for (const name of jobIdentity) expect(fromMigrations.has(name), name).toBe(true);
-    // 091 dropped the four no query uses (prefixes of composites, status alone, the GIN index).
+    // 091 dropped three no query uses (prefixes of composites, status alone) and 131 the agent_name
+    // index (six values, no query filters on it alone). 091 also dropped the GIN index, which 130
+    // brings back as jsonb_path_ops for SQL over output_data.
     for (const name of [
       'idx_autonomous_tasks_workspace_id',
       'idx_autonomous_tasks_task_type',
       'idx_autonomous_tasks_status',
-      'idx_autonomous_tasks_output_data',
+      'idx_autonomous_tasks_agent_name',
     ]) {
       expect(fromMigrations.has(name), name).toBe(false);
     }
+    expect(fromMigrations.has('idx_autonomous_tasks_output_data')).toBe(true);
     expect([...defs.keys()].sort()).toEqual(['autonomous_tasks_pkey', ...fromMigrations].sort());
 
     // The shapes the seed describes.
@@ -381,10 +384,30 @@ describe('seed Test 5: indexes', () => {
     expect(defs.get('idx_autonomous_tasks_workspace_type_executed')).toContain(
       '(workspace_id, task_type, executed_at DESC)',
     );
-    expect(defs.get('idx_autonomous_tasks_agent_name')).toMatch(/\(agent_name\) WHERE \(agent_name IS NOT NULL\)$/);
+    expect(defs.get('idx_autonomous_tasks_output_data')).toMatch(/USING gin \(output_data jsonb_path_ops\)$/);
     expect(defs.get('uq_autonomous_tasks_job_attempt')).toMatch(
       /^CREATE UNIQUE INDEX .* \(queue_name, job_id, attempt\)$/,
     );
     expect(defs.get('idx_autonomous_tasks_open')).toMatch(/\(queue_name, executed_at\) WHERE \(status = ANY/);
+  });
+
+  it('serves containment and jsonpath queries over output_data from idx_autonomous_tasks_output_data', async () => {
+    await insertTask(t.db, { workspace_id: workspaceId, output_data: { contacts_scored: 7, failed: ['c-1'] } });
+    await insertTask(t.db, { workspace_id: workspaceId, output_data: { contacts_scored: 8 } });
+    const plan = async (where: string) => {
+      // On a table this small a sequential scan is cheaper; forbid it to see which index the planner can use.
+      const { rows } = await t.db.transaction().execute(async (trx) => {
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+        return sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT id FROM autonomous_tasks WHERE ${sql.raw(where)}`.execute(
+          trx,
+        );
+      });
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    };
+    expect(await plan(`output_data @> '{"failed": ["c-1"]}'`)).toContain('idx_autonomous_tasks_output_data');
+    expect(await plan(`output_data @@ '$.contacts_scored == 8'`)).toContain('idx_autonomous_tasks_output_data');
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM autonomous_tasks WHERE output_data @> '{"failed": ["c-1"]}'`.execute(t.db);
+    expect(rows[0]!.n).toBe(1);
   });
 });

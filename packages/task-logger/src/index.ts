@@ -2,6 +2,7 @@ export { AuditWriteError, isRowError, sqlState } from './errors.ts';
 export { taskRowId } from './row-id.ts';
 export {
   InvalidTaskRowError,
+  type RowState,
   statusRank,
   type TaskEnd,
   type TaskKey,
@@ -14,4 +15,4 @@ export {
   type TaskLoggerStats,
   type WriterLog,
 } from './task-logger.ts';
-export { upsertRows } from './upsert.ts';
+export { UPSERT_SQL, UPSERT_STATEMENT, upsertParams, upsertRows } from './upsert.ts';
