@@ -45,6 +45,7 @@ async function round({ db, workspaceId: ws }: BenchDatabase): Promise<number> {
         outputData: '{"contacts_scored":10,"tier_changes":2}',
         errorMessage: k % 10 === 0 ? 'boom' : null,
         executedAt: now,
+        createdAt: now,
         completedAt: new Date(),
         costUsd: '0.001000',
       })),

@@ -9,8 +9,10 @@ import type { RowState } from './rows.ts';
  * cache and pg's parser see one shape).
  *
  * The id is the attempt's own (taskRowId), so every writer of one attempt inserts the same one.
- * Conflicts on (queue_name, job_id, attempt) update the row only when the new status ranks higher
- * (pending < running < terminal): replays are no-ops and a terminal row never changes again.
+ * created_at is the job's creation time, the partition key, the same in every write of the
+ * attempt (migration 140). Conflicts on (queue_name, job_id, attempt, created_at) update the row
+ * only when the new status ranks higher (pending < running < terminal): replays are no-ops and a
+ * terminal row never changes again.
  */
 export async function upsertRows(db: Kysely<Database>, rows: RowState[]): Promise<void> {
   if (rows.length === 0) return;
@@ -18,7 +20,7 @@ export async function upsertRows(db: Kysely<Database>, rows: RowState[]): Promis
   await sql`
     INSERT INTO autonomous_tasks AS t (
       id, queue_name, job_id, attempt, workspace_id, task_type, status, input_data, output_data,
-      error_message, executed_at, completed_at, triggered_by, agent_name, cost_estimate_usd
+      error_message, executed_at, completed_at, triggered_by, agent_name, cost_estimate_usd, created_at
     )
     SELECT * FROM unnest(
       ${col((r) => taskRowId(r.key))}::uuid[],
@@ -35,9 +37,10 @@ export async function upsertRows(db: Kysely<Database>, rows: RowState[]): Promis
       ${col((r) => r.completedAt)}::timestamptz[],
       ${col((r) => r.triggeredBy)}::text[],
       ${col((r) => r.agentName)}::text[],
-      ${col((r) => r.costUsd)}::numeric[]
+      ${col((r) => r.costUsd)}::numeric[],
+      ${col((r) => r.createdAt)}::timestamptz[]
     )
-    ON CONFLICT (queue_name, job_id, attempt) DO UPDATE SET
+    ON CONFLICT (queue_name, job_id, attempt, created_at) DO UPDATE SET
       status            = excluded.status,
       workspace_id      = coalesce(t.workspace_id, excluded.workspace_id),
       input_data        = CASE WHEN t.input_data = '{}'::jsonb THEN excluded.input_data ELSE t.input_data END,
