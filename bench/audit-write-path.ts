@@ -57,6 +57,7 @@ function rows(n: number): RowState[] {
     outputData: '{"checks":{"postgres":"ok","redis":"ok"},"queues_checked":6}',
     errorMessage: i % 20 === 0 ? 'boom' : null,
     executedAt: now,
+    createdAt: now,
     completedAt: new Date(now.getTime() + 3),
     costUsd: '0.000000',
   }));

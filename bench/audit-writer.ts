@@ -34,6 +34,7 @@ try {
               triggeredBy: 'api',
               inputData: { workspace_id: ws },
               executedAt: new Date(),
+              jobCreatedAt: new Date(),
             };
             logger.running(start);
             await logger.finish(start, { status: 'completed', outputData: {} });

@@ -1,4 +1,4 @@
-import type { Database, JsonObject } from '@fleet/db';
+import { createAheadPartitions, type Database, type JsonObject } from '@fleet/db';
 import type { Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -33,6 +33,11 @@ export type CleanupReport = {
   retention_days: number;
   /** Rows executed before this instant were deleted. */
   cutoff: string;
+  /** Partitions of autonomous_tasks dropped whole (fleet-wide cleanup only). */
+  partitions_dropped: string[];
+  /** Partitions created ahead. */
+  partitions_created: number;
+  /** Rows deleted one by one: those older than the cutoff in partitions that were not dropped. */
   audit_rows_deleted: number;
   batches: number;
   idempotency_keys_deleted: number;
@@ -44,9 +49,48 @@ export type CleanupReport = {
 const CLEAN_LIMIT = 1_000;
 
 /**
+ * Drops the partitions of autonomous_tasks that hold only rows older than the cutoff (their whole
+ * created_at range ends before it and every row executed before it): no row is read or deleted,
+ * and no WAL is written per row. Each is detached and dropped by autonomous_tasks_retire_partition
+ * (migration 140), which holds the table's lock for milliseconds and gives up after a short
+ * lock_timeout rather than queue writers behind a long-running reader; the next run retries.
+ * Returns the names dropped.
+ */
+export async function retireOldPartitions(db: Kysely<Database>, cutoff: Date, signal?: AbortSignal): Promise<string[]> {
+  const { rows } = await sql<{ partition_name: string }>`
+    SELECT partition_name FROM autonomous_tasks_retirable_partitions(${cutoff}::timestamptz)`.execute(db);
+  const dropped: string[] = [];
+  for (const { partition_name } of rows) {
+    signal?.throwIfAborted();
+    const { rows: done } = await sql<{ ok: boolean }>`
+      SELECT autonomous_tasks_retire_partition(${partition_name}, ${cutoff}::timestamptz) AS ok`.execute(db);
+    if (done[0]?.ok) dropped.push(partition_name);
+  }
+  return dropped;
+}
+
+/**
+ * The oldest created_at whose rows are deleted one by one: the start of the partition holding the
+ * cutoff (minus infinity for autonomous_tasks_legacy). Older partitions were dropped whole, or
+ * are kept whole for a row that executed after the cutoff; deleting their other rows one by one
+ * would write the WAL that dropping them later avoids.
+ */
+async function rowDeletesFrom(db: Kysely<Database>, cutoff: Date): Promise<Date | string> {
+  const { rows } = await sql<{ from: Date | string }>`
+    SELECT coalesce(
+      (SELECT coalesce(lower_bound, '-infinity') FROM autonomous_tasks_partitions()
+       WHERE NOT is_default AND coalesce(lower_bound, '-infinity') <= ${cutoff}::timestamptz
+         AND upper_bound > ${cutoff}::timestamptz),
+      ${cutoff}::timestamptz) AS from`.execute(db);
+  return rows[0]!.from;
+}
+
+/**
  * Deletes old audit rows one batch per statement: each DELETE is its own short transaction
  * that locks at most `batchSize` rows and skips rows another session holds, so writers of new
- * rows never wait long behind it. Returns the number of rows deleted.
+ * rows never wait long behind it. Given a workspace, its rows in every partition; otherwise the
+ * rows of the partition holding the cutoff (and of the default partition), since retireOldPartitions
+ * handles whole partitions. Returns the number of rows deleted.
  */
 export async function deleteOldTaskRows(
   db: Kysely<Database>,
@@ -58,14 +102,18 @@ export async function deleteOldTaskRows(
 ): Promise<{ deleted: number; batches: number }> {
   let deleted = 0;
   let batches = 0;
-  const inWorkspace = workspaceId === null ? sql`true` : sql`workspace_id = ${workspaceId}::uuid`;
+  const scope =
+    workspaceId === null
+      ? sql`created_at >= ${await rowDeletesFrom(db, cutoff)}::timestamptz`
+      : sql`workspace_id = ${workspaceId}::uuid`;
   for (;;) {
     signal?.throwIfAborted();
+    // (id, created_at) is the key: created_at lets each lookup go to one partition.
     const result = await sql`
       DELETE FROM autonomous_tasks
-      WHERE id IN (
-        SELECT id FROM autonomous_tasks
-        WHERE executed_at < ${cutoff} AND ${inWorkspace}
+      WHERE (id, created_at) IN (
+        SELECT id, created_at FROM autonomous_tasks
+        WHERE executed_at < ${cutoff} AND ${scope}
         LIMIT ${batchSize}
         FOR UPDATE SKIP LOCKED
       )`.execute(db);
@@ -116,14 +164,23 @@ async function cleanQueue(queue: Queue, graceMs: number, state: 'completed' | 'f
 }
 
 /**
- * Data retention: deletes autonomous_tasks rows older than the retention period and expired
- * idempotency keys, and trims the completed/failed job sets of every queue. Given a workspace,
- * only that workspace's rows and keys are touched and Redis is left alone. Aborting stops
- * between batches; what was deleted until then stays deleted.
+ * Data retention: creates the audit table's partitions ahead, drops its partitions older than
+ * the retention period, deletes the remaining older rows and expired idempotency keys, and trims
+ * the completed/failed job sets of every queue. Given a workspace, only that workspace's rows and
+ * keys are deleted, row by row: no partition is created or dropped and Redis is left alone.
+ * Aborting stops between batches; what was deleted until then stays deleted.
  */
 export async function cleanup(deps: CleanupDeps): Promise<CleanupReport> {
   const workspaceId = deps.workspaceId ?? null;
   const cutoff = new Date(Date.now() - deps.retentionDays * 86_400_000);
+  let created = 0;
+  let dropped: string[] = [];
+  if (workspaceId === null) {
+    created = await createAheadPartitions(deps.db);
+    dropped = await retireOldPartitions(deps.db, cutoff, deps.signal);
+    if (dropped.length > 0) deps.log?.info({ partitions: dropped }, 'audit partitions dropped');
+    await deps.progress?.({ phase: 'audit_partitions', partitions_dropped: dropped.length });
+  }
   const rows = await deleteOldTaskRows(
     deps.db,
     cutoff,
@@ -162,6 +219,8 @@ export async function cleanup(deps: CleanupDeps): Promise<CleanupReport> {
     workspace_id: workspaceId,
     retention_days: deps.retentionDays,
     cutoff: cutoff.toISOString(),
+    partitions_dropped: dropped,
+    partitions_created: created,
     audit_rows_deleted: rows.deleted,
     batches: rows.batches,
     idempotency_keys_deleted: keys,

@@ -68,7 +68,28 @@ export type HealthReport = {
     threshold_minutes: number;
     oldest: { id: string; queue_name: string | null; job_id: string | null; executed_at: string }[];
   } | null;
+  /** The audit table's partitions (docs/partitioning.md). */
+  partitions: {
+    /** Rows in autonomous_tasks_default (counted up to 1,000): no partition covers them. */
+    default_rows: number;
+    /** End of the newest partition. */
+    covered_until: string | null;
+    unit: string | null;
+  } | null;
 };
+
+const UNIT_MS: Record<string, number> = { day: 86_400_000, month: 31 * 86_400_000 };
+
+async function partitionHealth(db: Kysely<Database>): Promise<NonNullable<HealthReport['partitions']>> {
+  const { rows } = await sql<{ default_rows: string; covered_until: Date | null; unit: string | null }>`
+    SELECT default_rows, covered_until, unit FROM autonomous_tasks_partition_health()`.execute(db);
+  const r = rows[0];
+  return {
+    default_rows: Number(r?.default_rows ?? 0),
+    covered_until: r?.covered_until ? r.covered_until.toISOString() : null,
+    unit: r?.unit ?? null,
+  };
+}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; error?: string }> {
   const started = performance.now();
@@ -225,11 +246,29 @@ export async function healthCheck(deps: HealthDeps): Promise<HealthReport> {
 
   let failures: HealthReport['failures_last_hour'] = null;
   let stuck: HealthReport['stuck_running'] = null;
+  let partitions: HealthReport['partitions'] = null;
   if (!pg.error) {
-    [failures, stuck] = await Promise.all([
+    [failures, stuck, partitions] = await Promise.all([
       withTimeout(failuresLastHour(deps.db), timeout, 'failure rate query'),
       withTimeout(stuckRunning(deps.db, t.stuckRunningMs), timeout, 'stuck rows query'),
+      withTimeout(partitionHealth(deps.db), timeout, 'partitions query').catch((error: Error) => {
+        problems.push(`partitions: ${error.message}`);
+        return null;
+      }),
     ]);
+    if (partitions && partitions.default_rows > 0) {
+      problems.push(
+        `partitions: ${partitions.default_rows >= 1000 ? 'over 1000' : partitions.default_rows} rows in autonomous_tasks_default, whose created_at no partition covers; ` +
+          'create partitions for their range with autonomous_tasks_create_partitions(until, from), which moves them in',
+      );
+    }
+    const aheadMs = partitions?.covered_until ? Date.parse(partitions.covered_until) - now : null;
+    if (partitions && (aheadMs === null || aheadMs < 2 * (UNIT_MS[partitions.unit ?? 'day'] ?? UNIT_MS.day!))) {
+      problems.push(
+        `partitions: autonomous_tasks has partitions only until ${partitions.covered_until ?? 'never'}; ` +
+          'data_cleanup and migrate create them ahead',
+      );
+    }
     if (failures.rate !== null && failures.finished >= t.minFailureSample && failures.rate > t.maxFailureRate) {
       problems.push(
         `failure_rate: ${(failures.rate * 100).toFixed(1)}% of ${failures.finished} attempts failed in the last hour (limit ${(t.maxFailureRate * 100).toFixed(1)}%)`,
@@ -255,5 +294,6 @@ export async function healthCheck(deps: HealthDeps): Promise<HealthReport> {
     queues,
     failures_last_hour: failures,
     stuck_running: stuck,
+    partitions,
   };
 }

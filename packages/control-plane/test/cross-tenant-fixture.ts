@@ -97,6 +97,7 @@ export async function seedTenant(
       triggeredBy: 'manual',
       inputData: { canary } as JsonObject,
       executedAt: new Date(Date.now() - (i === 0 ? 400 * 86_400_000 : (i + 1) * 60_000)),
+      jobCreatedAt: new Date(Date.now() - (i === 0 ? 400 * 86_400_000 : (i + 1) * 60_000)),
     },
   }));
   for (const { start, status } of starts) {

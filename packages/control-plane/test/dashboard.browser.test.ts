@@ -111,6 +111,7 @@ beforeAll(async () => {
     triggeredBy: 'api',
     inputData: { workspace_id: acme, date: '2026-02-01' },
     executedAt: new Date(Date.now() - minutesAgo * 60_000),
+    jobCreatedAt: new Date(Date.now() - minutesAgo * 60_000),
   });
   const first = start(1, 12);
   await logger.finish(first, {

@@ -8,5 +8,6 @@ export {
   MigrationError,
   migrateToLatest,
 } from './migrate.ts';
+export { createAheadPartitions, PARTITIONING_MIGRATION, preparePartitioning } from './partitioning.ts';
 export * from './types.ts';
 export { isUuid } from './uuid.ts';

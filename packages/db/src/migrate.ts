@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Kysely, type Migration, type MigrationProvider, type MigrationResult, Migrator, sql } from 'kysely';
+import { createAheadPartitions, PARTITIONING_MIGRATION, preparePartitioning } from './partitioning.ts';
 
 /** The repository's migrations/ folder. */
 export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
@@ -109,6 +110,9 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
   const dir = options.dir ?? DEFAULT_MIGRATIONS_DIR;
   const files = await readSqlFiles(dir);
   await verifyChecksums(db, files);
+  if (files.some((f) => f.name === PARTITIONING_MIGRATION) && !(await isApplied(db, PARTITIONING_MIGRATION))) {
+    await preparePartitioning(db);
+  }
   const migrator = new Migrator({
     db,
     provider: sqlProvider(files),
@@ -124,7 +128,15 @@ export async function migrateToLatest(db: Kysely<any>, options: MigrateOptions =
       cause: error,
     });
   }
+  if (await isApplied(db, PARTITIONING_MIGRATION)) await createAheadPartitions(db);
   return { applied: (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: any schema
+async function isApplied(db: Kysely<any>, name: string): Promise<boolean> {
+  const { rows } = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM ${sql.table(CHECKSUM_TABLE)} WHERE name = ${name}`.execute(db);
+  return (rows[0]?.n ?? 0) > 0;
 }
 
 /** Names of applied migrations, oldest first. */

@@ -305,12 +305,21 @@ export interface UnconfirmedEnqueuesTable {
   recorded_at: WithDefault<Timestamp>;
 }
 
+/** How autonomous_tasks is partitioned (migration 140); one row. */
+export interface AutonomousTasksPartitioningTable {
+  singleton: WithDefault<boolean>;
+  unit: 'day' | 'month';
+  premake: WithDefault<number>;
+  legacy_until: Timestamp;
+}
+
 /** Every table the fleet touches. */
 export interface Database {
   api_keys: ApiKeysTable;
   idempotency_keys: IdempotencyKeysTable;
   unconfirmed_enqueues: UnconfirmedEnqueuesTable;
   autonomous_tasks: AutonomousTasksTable;
+  autonomous_tasks_partitioning: AutonomousTasksPartitioningTable;
   organizations: OrganizationsTable;
   workspaces: WorkspacesTable;
   user_organizations: UserOrganizationsTable;

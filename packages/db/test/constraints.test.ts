@@ -151,15 +151,20 @@ describe('job identity (045): one row per (queue_name, job_id, attempt)', () => 
   });
 
   it('rejects a second row for the same attempt and lets writers upsert it instead', async () => {
-    const identity = { queue_name: 'analytics_queue', job_id: 'job-1', attempt: 1 };
+    // created_at is the job's creation time, which every writer of the job sends (migration 140).
+    const identity = { queue_name: 'analytics_queue', job_id: 'job-1', attempt: 1, created_at: new Date() };
     await insertTask(t.db, { workspace_id: workspaceId, status: 'running', ...identity });
     const duplicate = await errorOf(insertTask(t.db, { workspace_id: workspaceId, status: 'running', ...identity }));
-    expect(duplicate).toMatchObject({ code: '23505', constraint: 'uq_autonomous_tasks_job_attempt' });
+    // Raised by the partition's copy of uq_autonomous_tasks_job_attempt, named after the partition.
+    expect(duplicate).toMatchObject({ code: '23505' });
+    expect((duplicate as { detail?: string }).detail).toMatch(/^Key \(queue_name, job_id, attempt, created_at\)=/);
 
     await t.db
       .insertInto('autonomous_tasks')
       .values({ workspace_id: workspaceId, task_type: 'system_health_check', status: 'completed', ...identity })
-      .onConflict((oc) => oc.columns(['queue_name', 'job_id', 'attempt']).doUpdateSet({ status: 'completed' }))
+      .onConflict((oc) =>
+        oc.columns(['queue_name', 'job_id', 'attempt', 'created_at']).doUpdateSet({ status: 'completed' }),
+      )
       .execute();
     const rows = await t.db
       .selectFrom('autonomous_tasks')

@@ -185,6 +185,7 @@ describe('the agents’ login role (a member of fleet_agent)', () => {
       triggeredBy: 'api',
       inputData: {},
       executedAt: new Date(),
+      jobCreatedAt: new Date(),
     };
     await logger.finish(start, { status: 'completed' });
     await logger.close();

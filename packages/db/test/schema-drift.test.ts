@@ -69,6 +69,8 @@ async function loadColumns(db: Kysely<any>): Promise<Map<string, Map<string, DbC
     FROM information_schema.columns c
     JOIN information_schema.tables t USING (table_schema, table_name)
     WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+      -- Partitions (of autonomous_tasks, migration 140) are reached through their parent.
+      AND NOT (SELECT relispartition FROM pg_class WHERE oid = format('%I.%I', c.table_schema, c.table_name)::regclass)
     ORDER BY c.table_name, c.ordinal_position
   `.execute(db);
   const tables = new Map<string, Map<string, DbColumn>>();

@@ -336,7 +336,10 @@ describe('seed Test 5: indexes', () => {
       const statements =
         /CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+ON\s+(?:ONLY\s+)?(?:public\.)?(\w+)|DROP\s+INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?(?:public\.)?(\w+)/gi;
       for (const [, created, table, dropped] of text.matchAll(statements)) {
-        if (created && table === 'autonomous_tasks') names.add(created);
+        // 140 builds the partitioned table as autonomous_tasks_partitioned and renames it; the
+        // old table, with its autonomous_tasks_legacy_* keys, becomes a partition.
+        const live = table === 'autonomous_tasks' || table === 'autonomous_tasks_partitioned';
+        if (created && live && !created.startsWith('autonomous_tasks_legacy_')) names.add(created);
         if (dropped) names.delete(dropped);
       }
     }
@@ -378,7 +381,8 @@ describe('seed Test 5: indexes', () => {
     expect([...defs.keys()].sort()).toEqual(['autonomous_tasks_pkey', ...fromMigrations].sort());
 
     // The shapes the seed describes.
-    expect(defs.get('autonomous_tasks_pkey')).toMatch(/UNIQUE INDEX .* USING btree \(id\)$/);
+    // 140: a partitioned table's keys contain its partition key, created_at (docs/partitioning.md).
+    expect(defs.get('autonomous_tasks_pkey')).toMatch(/UNIQUE INDEX .* USING btree \(id, created_at\)$/);
     expect(defs.get('idx_autonomous_tasks_executed_at')).toContain('(executed_at DESC)');
     expect(defs.get('idx_autonomous_tasks_type_status_executed')).toContain('(task_type, status, executed_at DESC)');
     expect(defs.get('idx_autonomous_tasks_workspace_type_executed')).toContain(
@@ -386,7 +390,7 @@ describe('seed Test 5: indexes', () => {
     );
     expect(defs.get('idx_autonomous_tasks_output_data')).toMatch(/USING gin \(output_data jsonb_path_ops\)$/);
     expect(defs.get('uq_autonomous_tasks_job_attempt')).toMatch(
-      /^CREATE UNIQUE INDEX .* \(queue_name, job_id, attempt\)$/,
+      /^CREATE UNIQUE INDEX .* \(queue_name, job_id, attempt, created_at\)$/,
     );
     expect(defs.get('idx_autonomous_tasks_open')).toMatch(/\(queue_name, executed_at\) WHERE \(status = ANY/);
   });

@@ -58,6 +58,7 @@ function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskSta
     triggeredBy: sameAttempt?.triggered_by ?? (typeof data.triggered_by === 'string' ? data.triggered_by : 'api'),
     inputData: (sameAttempt?.input_data ?? data) as JsonObject,
     executedAt: new Date(),
+    jobCreatedAt: job ? new Date(job.timestamp) : (detail.task?.created_at ?? new Date()),
   };
 }
 

@@ -182,6 +182,7 @@ describe('rows of fleet jobs', () => {
         triggeredBy: 'api',
         inputData: {},
         executedAt: new Date(),
+        jobCreatedAt: new Date(),
       },
       { status: 'completed' },
     );

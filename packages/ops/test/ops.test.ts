@@ -105,6 +105,7 @@ describe('enqueueJob', () => {
       triggeredBy: 'api',
       inputData: { workspace_id: wsA },
       executedAt: new Date(),
+      jobCreatedAt: new Date(job.timestamp),
     });
     const detail = await getTask(deps, job.id!);
     expect(detail).toMatchObject({ jobId: job.id, auditJobId: recorded, queue: 'analytics_queue' });

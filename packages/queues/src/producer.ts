@@ -114,10 +114,15 @@ export function createProducer(options: ProducerOptions): Producer {
     const name = queueName as QueueName;
     const q = queue(name);
     const jobId = opts.jobId ?? randomUUID();
+    // The job's creation time, given to BullMQ rather than left to it, so the pending row written
+    // before the add carries the job.timestamp every later writer of the job sees: it is the audit
+    // table's partition key (autonomous_tasks.created_at, migration 140).
+    const createdAt = new Date();
     const jobOptions: JobsOptions = {
       ...catalog[name].defaultJobOptions,
       ...def.options,
       jobId,
+      timestamp: createdAt.getTime(),
       ...(opts.delay !== undefined ? { delay: opts.delay } : {}),
       ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       ...(opts.attempts !== undefined ? { attempts: opts.attempts } : {}),
@@ -134,7 +139,8 @@ export function createProducer(options: ProducerOptions): Producer {
       agentName: catalog[name].agent,
       triggeredBy: typeof record.triggered_by === 'string' ? record.triggered_by : triggered,
       inputData: record,
-      executedAt: new Date(),
+      executedAt: createdAt,
+      jobCreatedAt: createdAt,
     };
     const writePending = logger !== null && opts.writePending !== false;
     // Without deduplication the id is ours, so the pending row can exist before the job can run.
@@ -175,7 +181,11 @@ export function createProducer(options: ProducerOptions): Producer {
     }
     const created = job.id === jobId && (job.timestamp ?? 0) >= start.executedAt.getTime() - 1_000;
     if (writePending && !pendingFirst && created) {
-      await logger!.pending({ ...start, jobId: auditJobId(jobId, job.timestamp) });
+      await logger!.pending({
+        ...start,
+        jobId: auditJobId(jobId, job.timestamp),
+        jobCreatedAt: new Date(job.timestamp),
+      });
     }
     return { queue: name, jobName, jobId: job.id ?? jobId, created };
   }

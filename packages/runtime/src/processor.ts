@@ -110,6 +110,7 @@ export function taskStart(
     inputJson: input.json,
     payloadBytes: input.bytes,
     executedAt: new Date(job.processedOn ?? Date.now()),
+    jobCreatedAt: new Date(job.timestamp),
   };
 }
 

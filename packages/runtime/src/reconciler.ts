@@ -63,7 +63,17 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
   async function openRows(status: 'running' | 'pending', limit: number) {
     let q = o.db
       .selectFrom('autonomous_tasks')
-      .select(['job_id', 'attempt', 'status', 'task_type', 'workspace_id', 'input_data', 'triggered_by', 'executed_at'])
+      .select([
+        'job_id',
+        'attempt',
+        'status',
+        'task_type',
+        'workspace_id',
+        'input_data',
+        'triggered_by',
+        'executed_at',
+        'created_at',
+      ])
       .where('queue_name', '=', o.queue.name)
       .where('status', '=', status)
       .where('executed_at', '<', new Date(Date.now() - o.minAgeMs))
@@ -107,6 +117,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         triggeredBy: row.triggered_by,
         inputData: row.input_data,
         executedAt: row.executed_at,
+        jobCreatedAt: row.created_at,
       };
       if (!job) {
         const cancelled = row.status === 'pending';

@@ -34,7 +34,16 @@ export async function resolveUnconfirmedEnqueues(o: ResolveUnconfirmedOptions): 
     if (!job) {
       const row = await o.db
         .selectFrom('autonomous_tasks')
-        .select(['status', 'task_type', 'workspace_id', 'input_data', 'triggered_by', 'executed_at', 'agent_name'])
+        .select([
+          'status',
+          'task_type',
+          'workspace_id',
+          'input_data',
+          'triggered_by',
+          'executed_at',
+          'agent_name',
+          'created_at',
+        ])
         .where('queue_name', '=', entry.queueName)
         .where('job_id', '=', entry.jobId)
         .where('attempt', '=', 1)
@@ -51,6 +60,7 @@ export async function resolveUnconfirmedEnqueues(o: ResolveUnconfirmedOptions): 
             triggeredBy: row.triggered_by,
             inputData: row.input_data,
             executedAt: row.executed_at,
+            jobCreatedAt: row.created_at,
           },
           {
             status: 'failed',

@@ -68,6 +68,7 @@ describe('reconciler sweep', () => {
       triggeredBy: 'api',
       inputData: {},
       executedAt: new Date(Date.now() - 60_000),
+      jobCreatedAt: new Date(Date.now() - 60_000),
     });
     await writer.flush();
     expect(await agent.reconciler.sweep()).toBe(1);

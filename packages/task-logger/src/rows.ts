@@ -20,6 +20,12 @@ export interface TaskStart extends TaskKey {
   inputJson?: string;
   /** When the attempt started (for a pending row: when it was queued). */
   executedAt: Date;
+  /**
+   * When the job was created (BullMQ's job.timestamp): autonomous_tasks.created_at, the table's
+   * partition key. The same for every write of every attempt of the job, so all writes of one
+   * attempt reach the same partition and its ON CONFLICT finds the row (migration 140).
+   */
+  jobCreatedAt: Date;
 }
 
 /** How an attempt ended. */
@@ -46,6 +52,7 @@ export interface RowState {
   executedAt: Date;
   completedAt: Date | null;
   costUsd: string;
+  createdAt: Date;
 }
 
 /** A row the writer will not send: its own fields are wrong. Never retried. */
@@ -105,6 +112,9 @@ export function startRow(start: TaskStart, status: TaskStatus): RowState {
   if (!(start.executedAt instanceof Date) || Number.isNaN(start.executedAt.getTime())) {
     throw new InvalidTaskRowError('executedAt must be a valid Date');
   }
+  if (!(start.jobCreatedAt instanceof Date) || Number.isNaN(start.jobCreatedAt.getTime())) {
+    throw new InvalidTaskRowError('jobCreatedAt must be a valid Date');
+  }
   return {
     key,
     status,
@@ -119,6 +129,7 @@ export function startRow(start: TaskStart, status: TaskStatus): RowState {
     executedAt: start.executedAt,
     completedAt: null,
     costUsd: '0',
+    createdAt: start.jobCreatedAt,
   };
 }
 

@@ -11,19 +11,22 @@ export const UPSERT_STATEMENT = 'fleet_upsert_autonomous_tasks';
  * server-side, so the text is the same for any batch size and can be prepared once.
  *
  * The id is the attempt's own (taskRowId), so every writer of one attempt inserts the same one.
- * Conflicts on (queue_name, job_id, attempt) update the row only when the new status ranks higher
- * (pending < running < terminal): replays are no-ops and a terminal row never changes again.
+ * created_at is the job's creation time, the partition key, the same in every write of the
+ * attempt (migration 140). Conflicts on (queue_name, job_id, attempt, created_at) update the row
+ * only when the new status ranks higher (pending < running < terminal): replays are no-ops and a
+ * terminal row never changes again.
  */
 export const UPSERT_SQL = `
 INSERT INTO autonomous_tasks AS t (
   id, queue_name, job_id, attempt, workspace_id, task_type, status, input_data, output_data,
-  error_message, executed_at, completed_at, triggered_by, agent_name, cost_estimate_usd
+  error_message, executed_at, completed_at, triggered_by, agent_name, cost_estimate_usd, created_at
 )
 SELECT * FROM unnest(
   $1::uuid[], $2::text[], $3::text[], $4::int4[], $5::uuid[], $6::text[], $7::text[], $8::jsonb[],
-  $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::numeric[]
+  $9::jsonb[], $10::text[], $11::timestamptz[], $12::timestamptz[], $13::text[], $14::text[], $15::numeric[],
+  $16::timestamptz[]
 )
-ON CONFLICT (queue_name, job_id, attempt) DO UPDATE SET
+ON CONFLICT (queue_name, job_id, attempt, created_at) DO UPDATE SET
   status            = excluded.status,
   workspace_id      = coalesce(t.workspace_id, excluded.workspace_id),
   input_data        = CASE WHEN t.input_data = '{}'::jsonb THEN excluded.input_data ELSE t.input_data END,
@@ -36,7 +39,7 @@ ON CONFLICT (queue_name, job_id, attempt) DO UPDATE SET
 WHERE (CASE excluded.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END)
     > (CASE t.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END)`;
 
-/** The statement's 15 parameters: one array per column, in UPSERT_SQL's order. */
+/** The statement's 16 parameters: one array per column, in UPSERT_SQL's order. */
 export function upsertParams(rows: RowState[]): unknown[] {
   const col = <T>(pick: (r: RowState) => T) => rows.map(pick);
   return [
@@ -55,6 +58,7 @@ export function upsertParams(rows: RowState[]): unknown[] {
     col((r) => r.triggeredBy),
     col((r) => r.agentName),
     col((r) => r.costUsd),
+    col((r) => r.createdAt),
   ];
 }
 

@@ -35,6 +35,7 @@ function start(overrides: Partial<TaskStart> = {}): TaskStart {
     triggeredBy: 'api',
     inputData: { n: 1 },
     executedAt: new Date(),
+    jobCreatedAt: new Date(),
     ...overrides,
   };
 }

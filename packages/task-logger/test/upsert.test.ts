@@ -23,6 +23,7 @@ function row(status: RowState['status'] = 'completed'): RowState {
     outputData: '{"ok":true}',
     errorMessage: null,
     executedAt: new Date(Date.now() - 20),
+    createdAt: new Date(Date.now() - 30),
     completedAt: status === 'completed' ? new Date() : null,
     costUsd: '0.000000',
   };

@@ -47,6 +47,7 @@ export async function seedRows(logger: TaskLogger, rows: SeedRow[]): Promise<voi
         triggeredBy: 'manual',
         inputData: { seeded: true },
         executedAt,
+        jobCreatedAt: executedAt,
       };
       const status = r.status ?? 'completed';
       if (status === 'pending') return logger.pending(start);
