@@ -9,7 +9,7 @@
 -- zone they were written in, so a recurring 09:00 Europe/Berlin post stays at 09:00 across DST;
 -- rrule is the RFC 5545 RRULE value without the "RRULE:" prefix. An item linked to a calendar
 -- carries the event's UID, the resource's href and the ETag last seen. updated_at moves on every
--- change (trigger below); synced_at is the updated_at the calendar last saw, so an item is
+-- change of content (trigger below); synced_at is the updated_at the calendar last saw, so an item is
 -- changed locally since its last sync when updated_at > synced_at. Deletions are soft
 -- (deleted_at) so the next sync can propagate them; a tombstone whose calendar copy is gone has
 -- external_href NULL.
@@ -63,15 +63,22 @@ CREATE UNIQUE INDEX IF NOT EXISTS idx_content_calendar_items_href
 CREATE INDEX IF NOT EXISTS idx_content_calendar_items_due
   ON content_calendar_items(workspace_id, kind, starts_at) WHERE deleted_at IS NULL AND status = 'scheduled';
 
--- updated_at moves on every change, whoever writes the row, unless the writer sets it itself
--- (the sync sets updated_at and synced_at together to mark a row as in step with the calendar).
+-- updated_at moves whenever an item's content changes, whoever writes the row, unless the writer
+-- sets it itself. The sync's bookkeeping (external_*, synced_at) does not move it: recording that
+-- the calendar has seen a version must not make that version look like a new change. A sync
+-- that writes the calendar's content sets updated_at and synced_at to the same value.
 CREATE OR REPLACE FUNCTION content_calendar_items_touch()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public
 AS $$
 BEGIN
-  IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at THEN
+  IF NEW.updated_at IS NOT DISTINCT FROM OLD.updated_at
+     AND (NEW.calendar_id, NEW.kind, NEW.title, NEW.body, NEW.starts_at, NEW.ends_at, NEW.time_zone,
+          NEW.rrule, NEW.status, NEW.deleted_at)
+         IS DISTINCT FROM
+         (OLD.calendar_id, OLD.kind, OLD.title, OLD.body, OLD.starts_at, OLD.ends_at, OLD.time_zone,
+          OLD.rrule, OLD.status, OLD.deleted_at) THEN
     NEW.updated_at := clock_timestamp();
   END IF;
   RETURN NEW;
