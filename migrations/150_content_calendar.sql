@@ -47,9 +47,11 @@ CREATE TABLE IF NOT EXISTS content_calendar_items (
   external_uid    text,
   external_href   text,
   external_etag   text,
-  synced_at       timestamptz,
+  -- milliseconds, as JavaScript's Date holds them: the sync compares and writes back the values
+  -- it read, which a microsecond column would never equal
+  synced_at       timestamptz(3),
   created_at      timestamptz NOT NULL DEFAULT now(),
-  updated_at      timestamptz NOT NULL DEFAULT now(),
+  updated_at      timestamptz(3) NOT NULL DEFAULT now(),
   deleted_at      timestamptz,
   CHECK (ends_at IS NULL OR ends_at >= starts_at),
   CHECK (external_uid IS NULL OR calendar_id IS NOT NULL)
