@@ -315,6 +315,37 @@ describe('conflicts: the last writer by LAST-MODIFIED wins', () => {
   });
 });
 
+describe('without sync tokens (servers without RFC 6578)', () => {
+  it('finds changes and deletions by comparing ETags', async () => {
+    const { workspaceId, url, calendarId, sync } = await connected();
+    const forgetToken = () =>
+      t.db.updateTable('content_calendars').set({ sync_token: null }).where('id', '=', calendarId).execute();
+    await client.put(`${url}a.ics`, ics({ uid: 'a', summary: 'A', start: '20260301T100000Z' }));
+    await client.put(`${url}b.ics`, ics({ uid: 'b', summary: 'B', start: '20260302T100000Z' }));
+    await sync();
+    await forgetToken();
+    await client.put(
+      `${url}a.ics`,
+      ics({ uid: 'a', summary: 'A moved', start: '20260305T100000Z', modified: '20260102T000000Z' }),
+    );
+    await client.remove(`${url}b.ics`);
+    const result = await sync();
+    // Only the member whose ETag changed is fetched and applied; the gone one is deleted.
+    expect(result).toMatchObject({
+      method: 'etag-listing',
+      token_reset: false,
+      pulled: { created: 0, updated: 1, deleted: 1, unchanged: 0 },
+    });
+    const items = await itemsOf(workspaceId);
+    expect(items.map((i) => [i.title, i.starts_at.toISOString(), i.deleted_at === null]).sort()).toEqual([
+      ['A moved', '2026-03-05T10:00:00.000Z', true],
+      ['B', '2026-03-02T10:00:00.000Z', false],
+    ]);
+    await forgetToken();
+    expect((await sync()).pulled).toEqual({ created: 0, updated: 0, deleted: 0, unchanged: 0 });
+  });
+});
+
 describe('sync token reset', () => {
   it('syncs in full when the server no longer knows the token, deletions included', async () => {
     const { workspaceId, url, sync } = await connected();
