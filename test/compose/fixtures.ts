@@ -1,7 +1,8 @@
 /**
  * The rows a full round trip needs, written with psql inside the postgres container (the
  * database is on the internal network only): a workspace, contacts, emails, a mail account whose
- * refresh token is encrypted with the fleet's key, and two media files served by the stubs.
+ * refresh token is encrypted with the fleet's key, a CalDAV connection and two media files served
+ * by the stubs.
  */
 import { encryptToken, parseEncryptionKey } from '../../agents/email-integration/src/token-crypto.ts';
 import type { ComposeProject } from './compose.ts';
@@ -24,6 +25,8 @@ export async function psqlJson<T>(compose: ComposeProject, sql: string): Promise
 export interface Fixtures {
   workspaceId: string;
   accountId: string;
+  /** A CalDAV connection to the stubs' (empty) calendar. */
+  calendarId: string;
   /** media_files ids by file name: short.wav (quick) and long.wav (held by the stub). */
   media: Record<'short.wav' | 'long.wav', string>;
 }
@@ -35,7 +38,7 @@ export async function insertFixtures(
   env: { MAIL_TOKEN_ENCRYPTION_KEY: string; STUB_REFRESH_TOKEN: string },
 ): Promise<Fixtures> {
   const token = encryptToken(parseEncryptionKey(env.MAIL_TOKEN_ENCRYPTION_KEY), env.STUB_REFRESH_TOKEN);
-  const row = await psqlJson<{ workspace: string; account: string; media: Fixtures['media'] }>(
+  const row = await psqlJson<{ workspace: string; account: string; calendar: string; media: Fixtures['media'] }>(
     compose,
     `WITH o AS (INSERT INTO organizations (name) VALUES ('compose test') RETURNING id),
      w AS (INSERT INTO workspaces (org_id, name) SELECT id, 'compose test' FROM o RETURNING id),
@@ -57,6 +60,9 @@ export async function insertFixtures(
      a AS (
        INSERT INTO mail_accounts (workspace_id, email_address, refresh_token_encrypted)
        SELECT id, 'sales@acme.test', ${literal(token)} FROM w RETURNING id),
+     k AS (
+       INSERT INTO content_calendars (workspace_id, url)
+       SELECT id, 'http://stubs:8080/caldav/content/' FROM w RETURNING id),
      m AS (
        INSERT INTO media_files (workspace_id, source, file_name, mime_type)
        SELECT w.id, 'http://stubs:8080/media/' || v.name, v.name, 'audio/wav'
@@ -65,8 +71,9 @@ export async function insertFixtures(
      SELECT json_build_object(
        'workspace', (SELECT id FROM w),
        'account', (SELECT id FROM a),
+       'calendar', (SELECT id FROM k),
        'media', (SELECT json_object_agg(file_name, id) FROM m),
        'emails', (SELECT count(*) FROM e));`,
   );
-  return { workspaceId: row.workspace, accountId: row.account, media: row.media };
+  return { workspaceId: row.workspace, accountId: row.account, calendarId: row.calendar, media: row.media };
 }

@@ -61,6 +61,7 @@ const AGENTS = [
   'continuous-intelligence',
   'media-transcription',
   'scheduler',
+  'content-calendar',
 ];
 
 /** Epoch ms of an engine timestamp (podman gives nanoseconds, which Date.parse may refuse). */
@@ -258,6 +259,7 @@ async function main(): Promise<number> {
         `SELECT json_build_object(
            'synced_emails', (SELECT count(*) FROM emails WHERE provider_message_id LIKE 'stub-m%'),
            'account_synced', (SELECT last_synced_at IS NOT NULL FROM mail_accounts WHERE id = '${fixtures.accountId}'),
+           'calendar_synced', (SELECT sync_token FROM content_calendars WHERE id = '${fixtures.calendarId}'),
            'transcript', (SELECT text FROM media_transcripts WHERE media_file_id = '${fixtures.media['short.wav']}'),
            'scored_contacts', (SELECT count(*) FROM contacts WHERE lead_score IS NOT NULL),
            'insights', (SELECT count(*) FROM email_insights),
@@ -266,6 +268,7 @@ async function main(): Promise<number> {
       const want = {
         synced_emails: 3,
         account_synced: true,
+        calendar_synced: 'stub-sync-token-1',
         transcript: 'Stub transcript of 1.0 seconds of audio.',
         scored_contacts: 3,
       };
@@ -305,7 +308,10 @@ async function main(): Promise<number> {
         REDIS_PASSWORD: { value: env.REDIS_PASSWORD!, services: ['redis', 'control-plane', ...AGENTS] },
         ADMIN_API_KEY: { value: env.ADMIN_API_KEY!, services: ['control-plane'] },
         GOOGLE_CLIENT_SECRET: { value: env.GOOGLE_CLIENT_SECRET!, services: ['email-integration', 'stubs'] },
-        MAIL_TOKEN_ENCRYPTION_KEY: { value: env.MAIL_TOKEN_ENCRYPTION_KEY!, services: ['email-integration'] },
+        MAIL_TOKEN_ENCRYPTION_KEY: {
+          value: env.MAIL_TOKEN_ENCRYPTION_KEY!,
+          services: ['email-integration', 'content-calendar'],
+        },
         TRANSCRIPTION_API_KEY: { value: env.TRANSCRIPTION_API_KEY!, services: ['media-transcription', 'stubs'] },
         ENRICHMENT_API_KEY: { value: env.ENRICHMENT_API_KEY!, services: ['contact-intelligence'] },
       };

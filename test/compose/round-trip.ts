@@ -34,6 +34,7 @@ export function payloads(f: Fixtures): Record<string, Record<string, unknown>> {
     email_sync: { ...ws, account_id: f.accountId },
     continuous_intelligence_update: ws,
     media_transcription: { ...ws, media_file_id: f.media['short.wav'] },
+    content_calendar_sync: { ...ws, calendar_id: f.calendarId },
     system_health_check: {},
     data_cleanup: {},
   };

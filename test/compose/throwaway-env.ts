@@ -44,6 +44,7 @@ export async function throwawayEnv(publishedPort: number, image: string): Promis
     TRANSCRIPTION_BASE_URL: 'http://stubs:8080/v1',
     TRANSCRIPTION_API_KEY: hex(16),
     MEDIA_ALLOWED_HOSTS: 'stubs',
+    CALDAV_ALLOWED_HOSTS: 'stubs',
     // Read by the stubs only (test/compose/docker-compose.stubs.yml).
     STUB_REFRESH_TOKEN: `1//${hex(20)}`,
     STUB_SLOW_TRANSCRIPTION_MS: '8000',

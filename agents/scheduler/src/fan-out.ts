@@ -7,10 +7,11 @@ import type { Schedule } from './schedules.ts';
 
 /** One recipient of a scheduled job. */
 export interface Target {
-  /** Unique within the schedule: workspace id, mail account id, or 'fleet'. */
+  /** Unique within the schedule: workspace id, mail account id, content calendar id, or 'fleet'. */
   key: string;
   workspaceId: string | null;
   accountId?: string;
+  calendarId?: string;
   timezone: string;
 }
 
@@ -70,6 +71,22 @@ async function* targetPages(db: Kysely<Database>, schedule: Schedule, pageSize: 
         .limit(pageSize);
       if (after) q = q.where('id', '>', after);
       rows = (await q.execute()).map((w) => ({ key: w.id, workspaceId: w.id, timezone: w.timezone }));
+    } else if (schedule.fanOut === 'content_calendars') {
+      let q = db
+        .selectFrom('content_calendars as c')
+        .innerJoin('workspaces as w', 'w.id', 'c.workspace_id')
+        .select(['c.id', 'c.workspace_id', 'w.timezone'])
+        .where('c.is_active', '=', true)
+        .where('w.is_active', '=', true)
+        .orderBy('c.id')
+        .limit(pageSize);
+      if (after) q = q.where('c.id', '>', after);
+      rows = (await q.execute()).map((c) => ({
+        key: c.id,
+        workspaceId: c.workspace_id,
+        calendarId: c.id,
+        timezone: c.timezone,
+      }));
     } else {
       let q = db
         .selectFrom('mail_accounts as a')
@@ -104,6 +121,8 @@ export function payloadFor(schedule: Schedule, target: Target, slot: number): Js
   switch (schedule.name) {
     case 'email_sync':
       return { ...ws, account_id: target.accountId! };
+    case 'content_calendar_sync':
+      return { ...ws, calendar_id: target.calendarId! };
     case 'daily_analytics_rollup':
       return { ...ws, date: previousDay(at, tz) };
     case 'weekly_report':

@@ -15,15 +15,16 @@ export const SCHEDULE_NAMES = [
   'monthly_summary',
   'system_health_check',
   'data_cleanup',
+  'content_calendar_sync',
 ] as const;
 
 export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
 /**
- * Who gets a job on each tick: every active workspace, every active mail account of an active
- * workspace, or one fleet-wide job without a workspace.
+ * Who gets a job on each tick: every active workspace, every active mail account or content
+ * calendar (CalDAV connection) of an active workspace, or one fleet-wide job without a workspace.
  */
-export type FanOutTarget = 'workspaces' | 'mail_accounts' | 'fleet';
+export type FanOutTarget = 'workspaces' | 'mail_accounts' | 'content_calendars' | 'fleet';
 
 /**
  * What happens when a tick comes while the previous tick's job for the same target is still
@@ -81,6 +82,12 @@ export const SCHEDULE_TARGETS: Record<ScheduleName, ScheduleTarget> = {
   monthly_summary: { queue: 'analytics_queue', job: 'monthly_summary', fanOut: 'workspaces', overlap: 'queue' },
   system_health_check: { queue: 'maintenance_queue', job: 'system_health_check', fanOut: 'fleet', overlap: 'skip' },
   data_cleanup: { queue: 'maintenance_queue', job: 'data_cleanup', fanOut: 'fleet', overlap: 'skip' },
+  content_calendar_sync: {
+    queue: 'content_calendar_queue',
+    job: 'content_calendar_sync',
+    fanOut: 'content_calendars',
+    overlap: 'skip',
+  },
 };
 
 /**
@@ -98,6 +105,8 @@ export const DEFAULT_CRON: Record<ScheduleName, string> = {
   monthly_summary: '0 7 1 * *',
   system_health_check: '*/5 * * * *',
   data_cleanup: '30 3 * * *',
+  // Posts are planned to the minute; a calendar edit reaches the workspace within 15 minutes.
+  content_calendar_sync: '*/15 * * * *',
 };
 
 /** One schedule's overrides, as read from SCHEDULES_JSON or SCHEDULE_<NAME>_CRON. */

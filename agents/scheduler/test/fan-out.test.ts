@@ -124,6 +124,30 @@ describe('fanOut', () => {
     expect(byAccount[activeAccounts[2]!]).toBe(active[1]);
   });
 
+  it('adds one content calendar sync per active calendar of an active workspace', async () => {
+    const calendar = (workspaceId: string, is_active = true) =>
+      t.db
+        .insertInto('content_calendars')
+        .values({ workspace_id: workspaceId, url: `https://dav.example.com/${Math.random()}/`, is_active })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+        .then((c) => c.id);
+    const wanted = { [await calendar(active[0]!)]: active[0], [await calendar(active[1]!)]: active[1] };
+    await calendar(active[2]!, false);
+    await calendar(inactive);
+    await producer.queue('content_calendar_queue').obliterate({ force: true });
+    const slot = Date.parse('2025-06-01T06:15:00Z');
+    expect(await fanOut(t.db, producer, schedules.content_calendar_sync, slot)).toMatchObject({
+      targets: 2,
+      created: 2,
+    });
+    const jobs = await jobsOf('content_calendar_queue');
+    expect(Object.fromEntries(jobs.map((j) => [j.data.calendar_id, j.data.workspace_id]))).toEqual(wanted);
+    // A calendar whose sync is still waiting gets no second one from the next tick.
+    const next = await fanOut(t.db, producer, schedules.content_calendar_sync, slot + 15 * 60_000);
+    expect(next).toMatchObject({ created: 0, overlapping: 2 });
+  });
+
   it('names the period of report jobs in each workspace time zone and queues every slot', async () => {
     // 2025-06-01T13:15Z: still June 1 in UTC, already June 2 in Auckland (UTC+12).
     const slot = Date.parse('2025-06-01T13:15:00Z');

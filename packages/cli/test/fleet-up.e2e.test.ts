@@ -32,6 +32,7 @@ function samplePayload(queue: string, job: string): Record<string, unknown> {
     { workspace_id: workspaceId },
     { workspace_id: workspaceId, account_id: randomUUID() },
     { workspace_id: workspaceId, media_file_id: randomUUID() },
+    { workspace_id: workspaceId, calendar_id: randomUUID() },
     {},
   ];
   for (const candidate of candidates) {

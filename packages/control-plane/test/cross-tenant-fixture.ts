@@ -19,6 +19,8 @@ export interface Tenant {
   accountId: string;
   refreshToken: string;
   mediaFileId: string;
+  /** A CalDAV connection (content_calendars) with one item on the content calendar. */
+  calendarId: string;
   /** Audit row ids and job ids of the seeded rows. */
   rowIds: string[];
   jobIds: string[];
@@ -33,6 +35,7 @@ export async function seedTenant(
     label: string;
     addMailAccount: (workspaceId: string, email: string, refreshToken: string) => Promise<string>;
     mediaUrl: (name: string) => string;
+    calendarUrl: (name: string) => string;
   },
 ): Promise<Tenant> {
   const canary = `canary-${opts.label}-${randomBytes(6).toString('hex')}`;
@@ -77,6 +80,21 @@ export async function seedTenant(
     .values({ workspace_id: workspaceId, source: opts.mediaUrl(`${canary}.wav`), file_name: `${canary}.wav` })
     .returning('id')
     .executeTakeFirstOrThrow();
+  const calendar = await db
+    .insertInto('content_calendars')
+    .values({ workspace_id: workspaceId, url: opts.calendarUrl(canary) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('content_calendar_items')
+    .values({
+      workspace_id: workspaceId,
+      calendar_id: calendar.id,
+      kind: 'post',
+      title: `Post ${canary}`,
+      starts_at: new Date('2026-02-01T09:00:00Z'),
+    })
+    .execute();
   await db
     .insertInto('daily_analytics')
     .values({ workspace_id: workspaceId, day: '2026-01-01', metrics: { canary } })
@@ -117,7 +135,17 @@ export async function seedTenant(
   }
   const rows = await db.selectFrom('autonomous_tasks').select('id').where('workspace_id', '=', workspaceId).execute();
   rowIds.push(...rows.map((r) => r.id));
-  return { workspaceId, canary, contactIds, accountId, refreshToken, mediaFileId: media.id, rowIds, jobIds };
+  return {
+    workspaceId,
+    canary,
+    contactIds,
+    accountId,
+    refreshToken,
+    mediaFileId: media.id,
+    calendarId: calendar.id,
+    rowIds,
+    jobIds,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import analytics from '@fleet/agent-analytics';
 import contactIntelligence from '@fleet/agent-contact-intelligence';
+import contentCalendar from '@fleet/agent-content-calendar';
 import continuousIntelligence from '@fleet/agent-continuous-intelligence';
 import emailIntegration from '@fleet/agent-email-integration';
 import { addMailAccount } from '@fleet/agent-email-integration/mail-accounts';
@@ -72,6 +73,7 @@ beforeAll(async () => {
     addMailAccount: (workspaceId: string, emailAddress: string, refreshToken: string) =>
       addMailAccount(tdb.db, tokenKey, { workspaceId, emailAddress, refreshToken }),
     mediaUrl: (name: string) => `${recorder.url}/media/${name}`,
+    calendarUrl: (name: string) => `${recorder.url}/caldav/${name}/`,
   });
   a = await seedTenant(tdb.db, logger, seedOpts('a'));
   b = await seedTenant(tdb.db, logger, seedOpts('b'));
@@ -112,6 +114,7 @@ beforeAll(async () => {
       'monthly_summary',
       'system_health_check',
       'data_cleanup',
+      'content_calendar_sync',
     ].map((s) => [`SCHEDULE_${s.toUpperCase()}_CRON`, 'off']),
   );
   const definitions = [
@@ -136,6 +139,7 @@ beforeAll(async () => {
         MEDIA_ALLOWED_HOSTS: '127.0.0.1',
       },
     ],
+    [contentCalendar, { MAIL_TOKEN_ENCRYPTION_KEY: tokenKey.toString('base64'), CALDAV_ALLOWED_HOSTS: '127.0.0.1' }],
     // The scheduler runs with every schedule off: only jobs enqueued here reach maintenance_queue.
     [scheduler, noSchedules],
   ] as const;
@@ -160,6 +164,7 @@ function payloadFor(job: string, ws: string, ids: Tenant): Record<string, unknow
     contact_enrichment: { contact_ids: ids.contactIds },
     email_sync: { account_id: ids.accountId },
     media_transcription: { media_file_id: ids.mediaFileId },
+    content_calendar_sync: { calendar_id: ids.calendarId },
     daily_analytics_rollup: { date: '2026-01-01' },
     data_cleanup: { retention_days: 1 },
   };

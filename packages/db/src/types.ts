@@ -313,6 +313,51 @@ export interface AutonomousTasksPartitioningTable {
   legacy_until: Timestamp;
 }
 
+/** A workspace's CalDAV calendar connection (150); the password only as ciphertext. */
+export interface ContentCalendarsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  /** The calendar collection's URL. */
+  url: string;
+  username: string | null;
+  password_encrypted: string | null;
+  display_name: string | null;
+  /** RFC 6578 sync token after the last sync. */
+  sync_token: string | null;
+  /** The collection's getctag after the last sync (fallback change marker). */
+  ctag: string | null;
+  last_synced_at: Timestamp | null;
+  is_active: Generated<boolean>;
+  created_at: WithDefault<Timestamp>;
+}
+
+/** An entry of a workspace's content calendar (150): a post, campaign or email send. */
+export interface ContentCalendarItemsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  /** The calendar it is published to; null = kept in the workspace only. */
+  calendar_id: string | null;
+  kind: 'post' | 'campaign' | 'email_send';
+  title: string;
+  body: string | null;
+  starts_at: Timestamp;
+  ends_at: Timestamp | null;
+  /** IANA zone the times were written in; null = UTC. */
+  time_zone: string | null;
+  /** RFC 5545 RRULE value, without the "RRULE:" prefix. */
+  rrule: string | null;
+  status: Generated<'draft' | 'scheduled' | 'published' | 'failed' | 'cancelled'>;
+  external_uid: string | null;
+  external_href: string | null;
+  external_etag: string | null;
+  /** The updated_at the calendar last saw: changed locally since when updated_at > synced_at. */
+  synced_at: Timestamp | null;
+  created_at: WithDefault<Timestamp>;
+  /** Moved by a trigger on every change unless the writer sets it. */
+  updated_at: WithDefault<Timestamp>;
+  deleted_at: Timestamp | null;
+}
+
 /** Every table the fleet touches. */
 export interface Database {
   api_keys: ApiKeysTable;
@@ -333,6 +378,8 @@ export interface Database {
   media_transcripts: MediaTranscriptsTable;
   daily_analytics: DailyAnalyticsTable;
   analytics_reports: AnalyticsReportsTable;
+  content_calendars: ContentCalendarsTable;
+  content_calendar_items: ContentCalendarItemsTable;
 }
 
 export type Task = Selectable<AutonomousTasksTable>;
@@ -345,3 +392,7 @@ export type EmailInsight = Selectable<EmailInsightsTable>;
 export type MailAccount = Selectable<MailAccountsTable>;
 export type MediaFile = Selectable<MediaFilesTable>;
 export type MediaTranscript = Selectable<MediaTranscriptsTable>;
+export type ContentCalendar = Selectable<ContentCalendarsTable>;
+export type ContentCalendarItem = Selectable<ContentCalendarItemsTable>;
+export type ContentCalendarItemKind = ContentCalendarItem['kind'];
+export type ContentCalendarItemStatus = ContentCalendarItem['status'];

@@ -8,6 +8,7 @@ import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 import { dailyAnalyticsRollupPayload, monthlySummaryPayload, weeklyReportPayload } from './jobs/analytics.ts';
 import { contactEnrichmentPayload, leadScoringBatchPayload } from './jobs/contact-intelligence.ts';
+import { contentCalendarSyncPayload } from './jobs/content-calendar.ts';
 import { continuousIntelligencePayload } from './jobs/continuous-intelligence.ts';
 import { emailSyncPayload } from './jobs/email-integration.ts';
 import { dataCleanupPayload, systemHealthCheckPayload } from './jobs/maintenance.ts';
@@ -145,6 +146,21 @@ export const catalog = {
         scope: 'workspace',
         payload: mediaTranscriptionPayload,
         description: 'Transcribe one media file with timestamps.',
+      },
+    },
+  }),
+  content_calendar_queue: defineQueue({
+    agent: 'content-calendar',
+    description: 'Content calendar synchronisation with CalDAV calendars.',
+    defaultJobOptions: standardOptions,
+    maxPayloadBytes: 16 * 1024,
+    jobs: {
+      content_calendar_sync: {
+        taskType: 'content_calendar_sync',
+        scope: 'workspace',
+        payload: contentCalendarSyncPayload,
+        description:
+          'Two-way sync of the content calendar with one CalDAV calendar: sync token or ETags, time zones, recurrence, deletions.',
       },
     },
   }),

@@ -42,8 +42,16 @@ export class RefusedUrlError extends Error {
 }
 
 export interface SafeFetch {
-  /** GET `url`, following redirects; every hop's addresses are judged before connecting. */
-  fetch(url: string | URL, init?: { signal?: AbortSignal; headers?: Record<string, string> }): Promise<Response>;
+  /**
+   * Requests `url` (GET unless `method` says otherwise), every hop's addresses judged before
+   * connecting. GET and HEAD follow redirects; other methods (a CalDAV PUT, REPORT, DELETE) get
+   * the redirect response itself, since replaying a write to wherever a server points is the
+   * caller's decision.
+   */
+  fetch(
+    url: string | URL,
+    init?: { signal?: AbortSignal; headers?: Record<string, string>; method?: string; body?: string },
+  ): Promise<Response>;
   /** Closes the connections kept open. */
   close(): Promise<void>;
 }
@@ -125,6 +133,8 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
         let res: Response;
         try {
           res = await undiciFetch(current, {
+            method: init.method,
+            body: init.body,
             signal: init.signal,
             // Headers are meant for the origin they were given for, not for wherever it redirects.
             headers: hop === 0 ? init.headers : undefined,
@@ -136,7 +146,8 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
           if (cause instanceof RefusedAddress) throw refused(current, hop, cause);
           throw error;
         }
-        const location = REDIRECTS.has(res.status) ? res.headers.get('location') : null;
+        const follows = init.method === undefined || /^(GET|HEAD)$/i.test(init.method);
+        const location = follows && REDIRECTS.has(res.status) ? res.headers.get('location') : null;
         if (location === null) return res;
         await res.body?.cancel().catch(() => {});
         if (hop >= maxRedirects) {

@@ -277,6 +277,34 @@ describe('with an allowlist', () => {
     }
   });
 
+  it('sends other methods with their body, and hands their redirects back instead of replaying them', async () => {
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        if (req.url === '/moved') res.writeHead(301, { location: '/elsewhere' }).end();
+        else res.writeHead(207).end('ok');
+      });
+    });
+    server.listen(0, '127.0.0.5');
+    await once(server, 'listening');
+    const base = `http://127.0.0.5:${(server.address() as AddressInfo).port}`;
+    const http = createSafeFetch({ allow: parseAllowlist(['127.0.0.5']), allowVariable: VARIABLE });
+    try {
+      expect((await http.fetch(`${base}/cal/`, { method: 'REPORT', body: '<sync/>' })).status).toBe(207);
+      expect((await http.fetch(`${base}/moved`, { method: 'PUT', body: 'BEGIN:VCALENDAR' })).status).toBe(301);
+      expect(seen).toEqual(['REPORT /cal/ <sync/>', 'PUT /moved BEGIN:VCALENDAR']);
+    } finally {
+      await http.close();
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('is read at start, naming every entry that is not a host name, address or CIDR', () => {
     expect(() => parseAllowlist(['media.example.com', 'bad host', '10.0.0.0/33', 'http://x'])).toThrow(
       'not a host name, address or CIDR: "bad host", "10.0.0.0/33", "http://x"',

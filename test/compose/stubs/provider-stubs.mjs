@@ -169,6 +169,18 @@ async function handle(req, res) {
     if (message) return json(res, 200, message);
     return json(res, 404, { error: { code: 404, message: 'Requested entity was not found.' } });
   }
+  // An empty CalDAV calendar: the full listing of a first sync (PROPFIND Depth 1) finds no events.
+  if (req.method === 'PROPFIND' && path === '/caldav/content/') {
+    await readBody(req);
+    res.writeHead(207, { 'content-type': 'application/xml; charset=utf-8' });
+    return res.end(
+      `<?xml version="1.0" encoding="utf-8"?><d:multistatus xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/">` +
+        `<d:response><d:href>/caldav/content/</d:href><d:propstat><d:prop>` +
+        `<d:sync-token>stub-sync-token-1</d:sync-token><cs:getctag>"ctag-1"</cs:getctag>` +
+        `<d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>` +
+        `</d:multistatus>`,
+    );
+  }
   if (req.method === 'POST' && path === '/v1/audio/transcriptions') {
     if (req.headers.authorization !== `Bearer ${TRANSCRIPTION_KEY}`) {
       return json(res, 401, { error: { message: 'Incorrect API key provided' } });
