@@ -2,6 +2,7 @@ import { ConfigError } from '@fleet/config';
 import { Command, CommanderError } from 'commander';
 import { registerAgents } from './commands/agents.ts';
 import { registerApiKeys } from './commands/api-keys.ts';
+import { registerCatalog } from './commands/catalog.ts';
 import { registerEnqueue } from './commands/enqueue.ts';
 import { registerMigrate } from './commands/migrate.ts';
 import { registerOps } from './commands/ops.ts';
@@ -34,6 +35,7 @@ export function buildProgram(getContext: () => CliContext, io: CliIO): Command {
   registerSchedules(program, getContext);
   registerApiKeys(program, getContext);
   registerAgents(program, getContext);
+  registerCatalog(program, getContext);
   // Sub-commands inherit output, error handling and exit override from the program.
   const configure = (command: Command) => {
     command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).showHelpAfterError('(add --help for usage)');

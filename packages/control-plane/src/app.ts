@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { OpsDeps } from '@fleet/ops';
-import { QUEUE_NAMES } from '@fleet/queues';
+import { QUEUE_NAMES, UnknownJobError } from '@fleet/queues';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -14,12 +14,14 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import { healthSchema, openApiDocumentSchema, readySchema } from './api-schemas.ts';
 import { createAuth, requireAdmin } from './auth.ts';
 import { clientErrorHandler, frameworkError, HttpError, sendError } from './http-errors.ts';
 import { checkCharset, checkRequestText, checkUrlLength } from './input-guard.ts';
-import { buildOpenApi } from './openapi.ts';
+import { errors, ok, registerOpenApi } from './openapi.ts';
 import { apiRoutes } from './routes/api.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
+import { serializerCompiler, validatorCompiler } from './schema-compilers.ts';
 
 export interface AppOptions {
   deps: OpsDeps;
@@ -40,6 +42,14 @@ export interface AppOptions {
 }
 
 const PUBLIC = new Set(['/healthz', '/readyz', '/openapi.json', '/dashboard/login', '/', '/favicon.ico']);
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 
 function pathOf(request: FastifyRequest): string {
   const url = request.url;
@@ -96,9 +106,19 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
   const auth = createAuth({ db: o.deps.db, adminKey: o.adminKey, sessionTtlMs: o.sessionTtlMs });
 
   app.setErrorHandler((error, request, reply) => sendError(request, reply, error));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new HttpError(404, 'not_found', `no route ${request.method} ${pathOf(request)}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    // Each catalog job has its own enqueue route; any other name gets the catalog's answer.
+    const job = request.method === 'POST' ? /^\/v1\/jobs\/([^/]+)\/([^/]+)$/.exec(pathOf(request)) : null;
+    const error = job
+      ? new HttpError(404, 'not_found', new UnknownJobError(decode(job[1]!), decode(job[2]!)).message)
+      : new HttpError(404, 'not_found', `no route ${request.method} ${pathOf(request)}`);
+    return sendError(request, reply, error);
+  });
+  // Route schemas are zod: request bodies are validated with them and the OpenAPI document is
+  // generated from them.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler(app.log));
+  await registerOpenApi(app);
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(String(body))));
   });
@@ -155,22 +175,62 @@ export async function buildApp(o: AppOptions): Promise<FastifyInstance> {
     }),
   });
 
-  const openapi = buildOpenApi();
-  app.get('/openapi.json', async () => openapi);
-  app.get('/healthz', async () => ({ status: 'ok', instance: o.instanceId ?? null }));
-  app.get('/readyz', async (_request, reply) => {
-    const checks: Record<string, string> = { postgres: 'ok', redis: 'ok' };
-    await Promise.all([
-      sql`SELECT 1`.execute(o.deps.db).catch((e: Error) => {
-        checks.postgres = e.message;
-      }),
-      o.deps.redis.ping().catch((e: Error) => {
-        checks.redis = e.message;
-      }),
-    ]);
-    const ok = checks.postgres === 'ok' && checks.redis === 'ok';
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
-  });
+  const SERVICE_ERRORS = errors({ 400: 'The URL is not valid.', 414: 'The URL is too long.' });
+  app.get(
+    '/openapi.json',
+    {
+      schema: {
+        operationId: 'getOpenApiDocument',
+        tags: ['service'],
+        summary: 'This OpenAPI document, generated from the routes.',
+        security: [],
+        response: { 200: ok('The document.', openApiDocumentSchema), ...SERVICE_ERRORS },
+      },
+    },
+    async () => app.swagger(),
+  );
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'getHealth',
+        tags: ['service'],
+        summary: 'Liveness: answers while the process serves requests.',
+        security: [],
+        response: { 200: ok('Alive.', healthSchema), ...SERVICE_ERRORS },
+      },
+    },
+    async () => ({ status: 'ok' as const, instance: o.instanceId ?? null }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'getReadiness',
+        tags: ['service'],
+        summary: 'Readiness: Postgres and Redis answer.',
+        security: [],
+        response: {
+          200: ok('Ready.', readySchema),
+          503: ok('Postgres or Redis does not answer; `checks` says which.', readySchema),
+          ...SERVICE_ERRORS,
+        },
+      },
+    },
+    async (_request, reply) => {
+      const checks = { postgres: 'ok', redis: 'ok' };
+      await Promise.all([
+        sql`SELECT 1`.execute(o.deps.db).catch((e: Error) => {
+          checks.postgres = e.message;
+        }),
+        o.deps.redis.ping().catch((e: Error) => {
+          checks.redis = e.message;
+        }),
+      ]);
+      const ready = checks.postgres === 'ok' && checks.redis === 'ok';
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    },
+  );
 
   await apiRoutes(app, o.deps, { stuckMinutes: o.stuckMinutes, idempotencyTtlMs: o.idempotencyTtlMs });
   await dashboardRoutes(app, {

@@ -14,6 +14,7 @@ import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis,
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningControlPlane, startControlPlane } from '../src/index.ts';
+import { enqueueOperationId } from '../src/routes/api.ts';
 import { seedTenant, snapshotWorkspace, startRecorder, type Tenant } from './cross-tenant-fixture.ts';
 import { client, controlPlaneEnv } from './helpers.ts';
 
@@ -176,8 +177,13 @@ describe('workspace A’s key against workspace B', () => {
     const before = await snapshotWorkspace(tdb.db, b.workspaceId);
     const aBefore = await snapshotWorkspace(tdb.db, a.workspaceId);
     const doc = (await call('GET', '/openapi.json', { key: null })).body;
-    const operations = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap(
-      (item) => Object.values(item).map((op) => op.operationId),
+    // The operations a key is for (the probes and the document itself are public: `security: []`).
+    const operations = Object.values(
+      doc.paths as Record<string, Record<string, { operationId: string; security?: unknown[] }>>,
+    ).flatMap((item) =>
+      Object.values(item)
+        .filter((op) => op.security?.length !== 0)
+        .map((op) => op.operationId),
     );
     const accepted: { queue: string; job_id: string }[] = [];
     const jobTypes: string[] = [];
@@ -186,7 +192,7 @@ describe('workspace A’s key against workspace B', () => {
     for (const queue of QUEUE_NAMES) {
       for (const [job, def] of Object.entries(catalog[queue].jobs)) {
         jobTypes.push(job);
-        const op = `enqueue_${job}`;
+        const op = enqueueOperationId(job);
         const path = `/v1/jobs/${queue}/${job}`;
         expect((await asA(op, 'POST', path, { body: { payload: payloadFor(job, b.workspaceId, b) } })).status).toBe(
           403,
@@ -201,7 +207,7 @@ describe('workspace A’s key against workspace B', () => {
     expect(
       (
         await asA(
-          'enqueue_continuous_intelligence_update',
+          'enqueueContinuousIntelligenceUpdate',
           'POST',
           '/v1/jobs/continuous_intelligence_queue/continuous_intelligence_update',
           { body: { payload: {} } },
@@ -210,7 +216,7 @@ describe('workspace A’s key against workspace B', () => {
     ).toBe(403);
     // The same idempotency key as B's is A's own key: a new job, not B's.
     const sameKey = await asA(
-      'enqueue_lead_scoring_batch',
+      'enqueueLeadScoringBatch',
       'POST',
       '/v1/jobs/contact_intelligence_queue/lead_scoring_batch',
       {
@@ -243,10 +249,10 @@ describe('workspace A’s key against workspace B', () => {
     expect(new Set(mine.body.tasks.map((t: { workspace_id: string }) => t.workspace_id))).toEqual(
       new Set([a.workspaceId]),
     );
-    expect((await asA('summary', 'GET', `/v1/summary?workspace_id=${b.workspaceId}`)).status).toBe(403);
-    expect((await asA('summary', 'GET', `/v1/summary?workspace_id=${a.workspaceId}&hours=8784`)).status).toBe(200);
-    expect((await asA('stats', 'GET', `/v1/stats?workspace_id=${b.workspaceId}`)).status).toBe(403);
-    expect((await asA('queues', 'GET', '/v1/queues')).status).toBe(403);
+    expect((await asA('getSummary', 'GET', `/v1/summary?workspace_id=${b.workspaceId}`)).status).toBe(403);
+    expect((await asA('getSummary', 'GET', `/v1/summary?workspace_id=${a.workspaceId}&hours=8784`)).status).toBe(200);
+    expect((await asA('getStats', 'GET', `/v1/stats?workspace_id=${b.workspaceId}`)).status).toBe(403);
+    expect((await asA('listQueues', 'GET', '/v1/queues')).status).toBe(403);
     expect((await asA('listApiKeys', 'GET', '/v1/api-keys')).status).toBe(403);
     for (const ws of [a.workspaceId, b.workspaceId]) {
       expect(
@@ -309,7 +315,7 @@ describe('workspace A’s key against workspace B', () => {
     );
 
     // Stats of A's key: exactly A's rows of workspace jobs (no fleet-wide figure).
-    const stats = await asA('stats', 'GET', '/v1/stats?hours=8784');
+    const stats = await asA('getStats', 'GET', '/v1/stats?hours=8784');
     const { rows } = await sql<{ n: string }>`
       SELECT count(*) AS n FROM autonomous_tasks
       WHERE workspace_id = ${a.workspaceId}::uuid AND executed_at >= now() - interval '8784 hours'

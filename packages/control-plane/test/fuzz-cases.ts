@@ -6,6 +6,8 @@ type Json = Record<string, unknown>;
 
 export interface Operation {
   id: string;
+  /** Needs no key (`security: []`): the probes and the document. */
+  public: boolean;
   method: string;
   /** Path template, e.g. /v1/tasks/{id}. */
   template: string;
@@ -43,6 +45,7 @@ export function operations(doc: Json): Operation[] {
       const content = (op.requestBody as Json | undefined)?.content as Record<string, { schema: Json }> | undefined;
       out.push({
         id: String(op.operationId),
+        public: Array.isArray(op.security) && op.security.length === 0,
         method: method.toUpperCase(),
         template,
         query: params

@@ -60,8 +60,9 @@ beforeAll(async () => {
   const sessionCookie = login.headers.get('set-cookie')!.split(';')[0]!;
   const [name, value] = sessionCookie.split('=') as [string, string];
 
-  ops = operations((await call('GET', '/openapi.json', { key: null })).body);
-  const adminOnly = new Set(['queues', 'listApiKeys', 'createApiKey', 'revokeApiKey']);
+  // The probes and the document itself take no input and need no key (`security: []`).
+  ops = operations((await call('GET', '/openapi.json', { key: null })).body).filter((op) => !op.public);
+  const adminOnly = new Set(['listQueues', 'listApiKeys', 'createApiKey', 'revokeApiKey']);
   const validPayload = (op: Operation) => {
     const schema = props(op.body?.schema).properties.payload as Record<string, unknown>;
     const { properties, required } = props(schema);
@@ -69,15 +70,15 @@ beforeAll(async () => {
       required.map((k) => [k, k === 'workspace_id' ? wsA : properties[k]!.format === 'uuid' ? NO_SUCH_ID : 'x']),
     );
   };
-  const fleet = (op: Operation) => op.id === 'enqueue_system_health_check' || op.id === 'enqueue_data_cleanup';
+  const fleet = (op: Operation) => op.id === 'enqueueSystemHealthCheck' || op.id === 'enqueueDataCleanup';
   ctx = {
     port: cp.port,
     base(op) {
       const key = adminOnly.has(op.id) || fleet(op) ? ADMIN_KEY : keyA.key;
       const b: Base = { key, pathParams: { id: NO_SUCH_ID }, query: [] };
-      if (op.id.startsWith('enqueue_')) b.body = { payload: validPayload(op) };
+      if (op.id.startsWith('enqueue')) b.body = { payload: validPayload(op) };
       if (op.id === 'createApiKey') b.body = { name: 'fuzz', workspace_ids: [wsA] };
-      if (op.id === 'summary') b.query = [['workspace_id', wsA]];
+      if (op.id === 'getSummary') b.query = [['workspace_id', wsA]];
       return b;
     },
     otherWorkspace(op) {
@@ -88,7 +89,7 @@ beforeAll(async () => {
         retryTask: finishedA.body.job_id,
         revokeApiKey: keyA.id,
       };
-      const query: [string, string][] = ['listTasks', 'summary', 'stats'].includes(op.id)
+      const query: [string, string][] = ['listTasks', 'getSummary', 'getStats'].includes(op.id)
         ? [['workspace_id', wsA]]
         : [];
       return { ...b, key: keyB.key, pathParams: { id: ids[op.id] ?? NO_SUCH_ID }, query };

@@ -35,6 +35,7 @@ export {
   recordUnconfirmed,
   type UnconfirmedEnqueue,
 } from './enqueue-outcome.ts';
+export { payloadJsonSchemas } from './json-schema.ts';
 export {
   createProducer,
   type EnqueueOptions,

@@ -18,13 +18,31 @@ export interface AgentMetrics {
 }
 
 /**
+ * prom-client's default gauges whose names end in `_total`, which Prometheus reserves for counters
+ * (`promtool check metrics` refuses them). Each is the sum of a gauge prom-client also exports by
+ * `type` (`nodejs_active_handles{type="Socket"}` ...): `sum without (type) (nodejs_active_handles)`
+ * gives the same figure.
+ */
+const GAUGES_NAMED_AS_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** prom-client's process and Node.js metrics, without the gauges named like counters. */
+export function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of GAUGES_NAMED_AS_COUNTERS) registry.removeSingleMetric(name);
+}
+
+/**
  * One registry per agent (not prom-client's global one), so several agents can live in one
  * process, as they do in tests. Queue depth is read from Redis at scrape time.
  */
 export function createMetrics(options: { agent: string; queue: Queue; processMetrics: boolean }): AgentMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ agent: options.agent });
-  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics) collectProcessMetrics(registry);
   const jobs = new Counter({
     name: 'fleet_jobs_total',
     help: 'Job attempts finished, by terminal audit status.',

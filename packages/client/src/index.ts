@@ -1,0 +1,31 @@
+/**
+ * @fleet/client: what another service needs to enqueue fleet jobs. Built into one ES module with
+ * type declarations (build.ts); the fleet's own packages are bundled in, npm packages stay
+ * dependencies.
+ */
+export {
+  type Catalog,
+  catalog,
+  createProducer,
+  type EnqueueOptions,
+  type EnqueueResult,
+  EnqueueUnconfirmedError,
+  type FieldProblem,
+  findJob,
+  isQueueName,
+  type JobDefinition,
+  type JobName,
+  type JobScope,
+  type Payload,
+  type PayloadInput,
+  PayloadValidationError,
+  type Producer,
+  type ProducerOptions,
+  payloadJsonSchemas,
+  QUEUE_NAMES,
+  type QueueDefinition,
+  type QueueName,
+  UnknownJobError,
+  validatePayload,
+} from '@fleet/queues';
+export { createFleetClient, type FleetClientOptions } from './client.ts';
