@@ -35,7 +35,7 @@ export const emailIntegrationEnv = {
   /** A full sync without `since` goes back this many days. */
   MAIL_FULL_SYNC_LOOKBACK_DAYS: positiveInt.default(90),
   /** Rate-limit waits up to this long happen inside the job; longer ones delay the job instead. */
-  MAIL_MAX_INLINE_WAIT_MS: positiveInt.default(30_000),
+  MAIL_MAX_INLINE_WAIT_MS: positiveInt.default(5_000),
   /** Cap on one HTTP round trip to Google. */
   MAIL_HTTP_TIMEOUT_MS: positiveInt.default(30_000),
 
