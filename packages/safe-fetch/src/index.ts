@@ -1,4 +1,6 @@
 export { type Allowlist, judgeAddress, parseAllowlist, type Refusal } from './address-rules.ts';
+export { allowlistSetting } from './allowlist-setting.ts';
+export { isLoopbackHost, isPrivateNetworkHost } from './private-hosts.ts';
 export {
   createSafeFetch,
   describe as describeUrl,

@@ -1,6 +1,7 @@
 /** Opening an imapflow connection for an account, with the limits and checks every sync uses. */
 import { isIP } from 'node:net';
 import { PermanentError } from '@fleet/runtime';
+import { isLoopbackHost } from '@fleet/safe-fetch';
 import { ImapFlow } from 'imapflow';
 import type { ImapServer } from '../provider.ts';
 import { connectError } from './imap-errors.ts';
@@ -8,13 +9,6 @@ import { connectError } from './imap-errors.ts';
 export interface ImapConnectSettings {
   /** Cap on connecting, the greeting, and any silence of the server mid-command. */
   timeoutMs?: number;
-}
-
-/** Hosts a plain-text (no TLS) IMAP connection may go to: this machine only. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
 }
 
 /**
