@@ -1,4 +1,5 @@
 import { nonNegativeNumber, positiveInt } from '@fleet/config';
+import { allowlistSetting } from '@fleet/safe-fetch';
 import { z } from 'zod';
 import { EncryptionKeyError, parseEncryptionKey } from './token-crypto.ts';
 
@@ -41,6 +42,11 @@ export const emailIntegrationEnv = {
 
   // IMAP accounts
   /** IMAP connections open at once to one server host from one process (servers cap them per user and IP). */
+  /**
+   * Host names and CIDRs an account's IMAP host may resolve into although they are loopback,
+   * private or link-local (a mail server on the operator's own network); when set, only these.
+   */
+  IMAP_ALLOWED_HOSTS: allowlistSetting.optional(),
   IMAP_MAX_CONNECTIONS_PER_HOST: positiveInt.max(50, 'must be at most 50').default(4),
   /** Cap on connecting, the greeting, and any silence of the server mid-command. */
   IMAP_TIMEOUT_MS: positiveInt.default(30_000),
