@@ -10,15 +10,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { DailyMetrics } from './daily-metrics.ts';
 import { rollupDay } from './daily-rollup.ts';
-import {
-  busiestDays,
-  costlyTaskTypes,
-  type Delta,
-  failureHotSpots,
-  type PeriodTotals,
-  periodDeltas,
-  periodTotals,
-} from './period-totals.ts';
+import { busiestDays, costlyTaskTypes, failureHotSpots, periodDeltas, periodTotals } from './period-totals.ts';
 import {
   type Day,
   daysBetween,
@@ -31,27 +23,9 @@ import {
   weekPeriod,
 } from './periods.ts';
 import { renderReportMarkdown } from './report-markdown.ts';
-import { type ScoreMover, topScoreMovers } from './score-movers.ts';
+import type { ReportData } from './report-types.ts';
+import { topScoreMovers } from './score-movers.ts';
 import { dayWindow, loadWorkspaceClock, type WorkspaceClock } from './workspace-clock.ts';
-
-export interface ReportData {
-  kind: 'weekly' | 'monthly';
-  timezone: string;
-  period: Period;
-  previous_period: Period;
-  /** False while the period is still running. */
-  complete: boolean;
-  totals: PeriodTotals;
-  previous_totals: PeriodTotals;
-  deltas: Record<string, Delta>;
-  highlights: {
-    top_score_changes: ScoreMover[];
-    busiest_days: ReturnType<typeof busiestDays>;
-    costly_task_types: ReturnType<typeof costlyTaskTypes>;
-    failure_hot_spots: ReturnType<typeof failureHotSpots>;
-  };
-  generated_at: string;
-}
 
 export type ReportRequest =
   | { workspaceId: string; kind: 'weekly'; weekStart?: Day }

@@ -1,5 +1,5 @@
 /** The readable rendering of a report's JSON: what a person opens first. */
-import type { ReportData } from './report-data.ts';
+import type { ReportData } from './report-types.ts';
 
 const LABELS: Record<string, string> = {
   emails_received: 'Emails received',

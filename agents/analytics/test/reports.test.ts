@@ -4,8 +4,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDailyRollup } from '../src/daily-rollup.ts';
 import { lastCompleteMonth, lastCompleteWeek, monthPeriod, previousPeriod, weekPeriod } from '../src/periods.ts';
-import type { ReportData } from '../src/report-data.ts';
 import { runReport } from '../src/report-data.ts';
+import type { ReportData } from '../src/report-types.ts';
 import { insertScore, insertTask } from './seed.ts';
 
 const log = pino({ level: 'silent' });

@@ -9,6 +9,15 @@
  *   401/403 bad key · 402 quota exhausted · 429 rate limited · 5xx provider trouble
  */
 import {
+  DEFAULT_HTTP_RETRY_POLICY,
+  fetchWithRetry,
+  type HttpAnswer,
+  HttpRequestError,
+  type HttpRetryPolicy,
+  RetryLaterError,
+  TransientAnswerError,
+} from '@fleet/runtime';
+import {
   type EnrichmentProvider,
   type LookupResult,
   ProviderError,
@@ -23,6 +32,8 @@ export interface HttpEnrichmentProviderOptions {
   costPerMatchUsd?: number;
   /** Injected for tests or proxies; global fetch by default. */
   fetch?: typeof fetch;
+  /** Short waits (Retry-After, 5xx backoff) are taken in the lookup; a longer one fails the lookup. */
+  retry?: HttpRetryPolicy;
 }
 
 interface CombinedResponse {
@@ -36,45 +47,54 @@ interface CombinedResponse {
 
 export function createHttpEnrichmentProvider(options: HttpEnrichmentProviderOptions): EnrichmentProvider {
   const base = options.baseUrl.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 10_000;
   return {
     name: 'http',
     costPerMatchUsd: options.costPerMatchUsd ?? 0,
     async lookup(email: string, signal?: AbortSignal): Promise<LookupResult> {
       const url = `${base}/v2/combined/find?email=${encodeURIComponent(email)}`;
-      const timeout = AbortSignal.timeout(timeoutMs);
-      let res: Response;
+      let res: HttpAnswer;
       try {
-        res = await doFetch(url, {
-          headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' },
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
+        res = await fetchWithRetry(
+          url,
+          { headers: { authorization: `Bearer ${options.apiKey}`, accept: 'application/json' } },
+          {
+            policy: options.retry ?? DEFAULT_HTTP_RETRY_POLICY,
+            what: 'provider',
+            timeoutMs,
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+            ...(signal ? { signal } : {}),
+          },
+        );
       } catch (error) {
         if (signal?.aborted) throw error;
-        if (timeout.aborted) throw new ProviderError(`provider timed out after ${timeoutMs} ms`);
-        throw new ProviderError(`provider unreachable: ${error instanceof Error ? error.message : String(error)}`);
+        // One contact's lookup in a batch: a long wait fails this lookup, not the whole job.
+        if (error instanceof RetryLaterError && error.cause instanceof TransientAnswerError) {
+          throw errorFor(error.cause.answer);
+        }
+        if (error instanceof HttpRequestError && error.timedOut) {
+          throw new ProviderError(`provider timed out after ${timeoutMs} ms`);
+        }
+        const cause = error instanceof HttpRequestError && error.cause instanceof Error ? error.cause : error;
+        throw new ProviderError(`provider unreachable: ${cause instanceof Error ? cause.message : String(cause)}`);
       }
       switch (res.status) {
         case 200:
-          return { status: 'found', person: toPerson(await readJson(res)) };
+          return { status: 'found', person: toPerson(readJson(res)) };
         case 202:
-          await res.body?.cancel();
           return { status: 'pending' };
         case 404:
-          await res.body?.cancel();
           return { status: 'not_found' };
         default:
-          await res.body?.cancel();
           throw errorFor(res);
       }
     },
   };
 }
 
-async function readJson(res: Response): Promise<CombinedResponse> {
+function readJson(res: HttpAnswer): CombinedResponse {
   try {
-    const body = (await res.json()) as unknown;
+    const body = JSON.parse(res.text) as unknown;
     if (body === null || typeof body !== 'object') throw new Error('not an object');
     return body as CombinedResponse;
   } catch {
@@ -82,7 +102,7 @@ async function readJson(res: Response): Promise<CombinedResponse> {
   }
 }
 
-function errorFor(res: Response): ProviderError {
+function errorFor(res: HttpAnswer): ProviderError {
   if (res.status === 401 || res.status === 403) {
     return new ProviderError(`provider rejected the API key (HTTP ${res.status}); check ENRICHMENT_API_KEY`, true);
   }

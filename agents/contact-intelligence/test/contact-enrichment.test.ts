@@ -1,3 +1,4 @@
+import { DEFAULT_HTTP_RETRY_POLICY } from '@fleet/runtime';
 import { createTestDatabase, createWorkspace, insertContact, type TestDatabase } from '@fleet/testing';
 import { sql } from 'kysely';
 import { pino } from 'pino';
@@ -296,9 +297,25 @@ describe('contact_enrichment with the HTTP provider', () => {
     });
   });
 
+  it('retries a 5xx answer within the lookup, and does not sleep through a long Retry-After', async () => {
+    stub.requests.length = 0;
+    const retry = { retries: 2, baseDelayMs: 5, maxDelayMs: 20, maxInlineWaitMs: 5_000 };
+    const provider = createHttpEnrichmentProvider({ baseUrl: stub.url, apiKey, retry });
+    await expect(provider.lookup('broken@acme.io')).rejects.toThrow('provider error (HTTP 500)');
+    expect(stub.requests).toEqual(['broken@acme.io', 'broken@acme.io', 'broken@acme.io']);
+
+    stub.requests.length = 0;
+    await expect(provider.lookup('limited@acme.io')).rejects.toThrow(
+      'provider rate limited the lookup (HTTP 429, retry after 30s)',
+    );
+    expect(stub.requests).toEqual(['limited@acme.io']);
+  });
+
   it('does not look up again what it looked up recently, but retries errors and pending lookups', async () => {
     stub.requests.length = 0;
-    const provider = createHttpEnrichmentProvider({ baseUrl: stub.url, apiKey });
+    // No in-process retries: one request per lookup, so the list shows which contacts were looked up.
+    const retry = { ...DEFAULT_HTTP_RETRY_POLICY, retries: 0 };
+    const provider = createHttpEnrichmentProvider({ baseUrl: stub.url, apiKey, retry });
     await runContactEnrichment(t.db, log, { workspaceId: ws }, { now, provider });
     expect([...stub.requests].sort()).toEqual([
       'broken@acme.io',

@@ -4,8 +4,14 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
-import { providerExcerpt } from '@fleet/runtime';
-import { type BackoffPolicy, backoffDelay, retryAfterMs, sleep } from './backoff.ts';
+import {
+  type HttpRetryPolicy,
+  providerExcerpt,
+  type RetryInfo,
+  RetryLaterError,
+  retryAfterMs,
+  withRetry,
+} from '@fleet/runtime';
 import {
   type EmailForExtraction,
   type Extraction,
@@ -25,11 +31,12 @@ export interface AnthropicExtractorOptions {
   price: ModelPrice;
   maxOutputTokens: number;
   timeoutMs: number;
-  backoff: BackoffPolicy;
+  /** Retries of one call; a server-requested wait over `maxInlineWaitMs` ends the run's use of the API. */
+  retry: HttpRetryPolicy;
   /** Ask the API for schema-constrained output (models without structured outputs: false). */
   structuredOutput: boolean;
   /** Called before each backoff wait (for logs). */
-  onRetry?: (info: { status: number | undefined; retry: number; delayMs: number }) => void;
+  onRetry?: (info: RetryInfo) => void;
 }
 
 /** The email could not be turned into an insight; the run goes on with the next one. */
@@ -80,61 +87,81 @@ export function createAnthropicExtractor(opts: AnthropicExtractorOptions): Extra
   const outputFormat = zodOutputFormat(insightSchema);
   const formatChars = JSON.stringify(outputFormat.schema).length;
 
+  async function send(email: EmailForExtraction, signal: AbortSignal): Promise<Anthropic.Message> {
+    return client.messages.create(
+      {
+        model: opts.model,
+        max_tokens: opts.maxOutputTokens,
+        // The instructions are identical for every email: cache them when long enough.
+        system: [{ type: 'text', text: SYSTEM_PROMPT, cache_control: { type: 'ephemeral' } }],
+        messages: [{ role: 'user', content: renderEmail(email) }],
+        ...(opts.structuredOutput
+          ? { output_config: { format: { type: 'json_schema' as const, schema: outputFormat.schema } } }
+          : {}),
+      },
+      { signal },
+    );
+  }
+
   async function call(email: EmailForExtraction, signal: AbortSignal): Promise<Anthropic.Message> {
-    for (let retry = 0; ; retry++) {
-      try {
-        return await client.messages.create(
-          {
-            model: opts.model,
-            max_tokens: opts.maxOutputTokens,
-            // The instructions are identical for every email: cache them when long enough.
-            system: [{ type: 'text', text: SYSTEM_PROMPT, cache_control: { type: 'ephemeral' } }],
-            messages: [{ role: 'user', content: renderEmail(email) }],
-            ...(opts.structuredOutput
-              ? { output_config: { format: { type: 'json_schema' as const, schema: outputFormat.schema } } }
-              : {}),
+    let tries = 0;
+    try {
+      return await withRetry(
+        () => {
+          tries++;
+          return send(email, signal);
+        },
+        {
+          policy: opts.retry,
+          what: 'Anthropic API',
+          signal,
+          transient: (err) => {
+            if (!(err instanceof Anthropic.APIError)) return null;
+            const status = err.status;
+            const transient =
+              status === undefined ? err instanceof Anthropic.APIConnectionError : TRANSIENT.has(status);
+            if (!transient) return null;
+            const after = retryAfterMs(err.headers);
+            return { status, label: `returned ${status}`, ...(after === undefined ? {} : { retryAfterMs: after }) };
           },
-          { signal },
-        );
-      } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        if (!(err instanceof Anthropic.APIError)) throw err;
-        const status = err.status;
-        // The SDK's message carries the answer's body, which may echo what was sent.
-        const detail = providerExcerpt(err.message, { sent: [opts.apiKey] });
-        const transient = status === undefined ? err instanceof Anthropic.APIConnectionError : TRANSIENT.has(status);
-        if (transient) {
-          if (retry >= opts.backoff.maxRetries) {
-            throw new ProviderUnavailableError(
-              `Anthropic API ${status === undefined ? 'unreachable' : `returned ${status}`} after ${retry + 1} tries: ${detail}`,
-              status,
-              { cause: err },
-            );
-          }
-          const delayMs = backoffDelay(opts.backoff, retry, retryAfterMs(err.headers));
-          opts.onRetry?.({ status, retry: retry + 1, delayMs });
-          await sleep(delayMs, signal);
-          continue;
-        }
-        if (status !== undefined && FATAL_FOR_RUN.has(status)) {
-          const hint =
-            status === 404
-              ? `check INTELLIGENCE_MODEL (${opts.model})`
-              : 'check ANTHROPIC_API_KEY, or unset it to use the heuristic extractor';
-          throw new ProviderUnavailableError(`Anthropic API returned ${status}: ${detail}; ${hint}`, status, {
-            cause: err,
-          });
-        }
-        // 400/413/422: something about this email; nothing was billed.
-        throw new ExtractionFailedError(
-          `Anthropic API rejected the request (${status}): ${detail}`,
-          usageOf(undefined),
-          0,
-          {
-            cause: err,
-          },
-        );
+          ...(opts.onRetry ? { onRetry: opts.onRetry } : {}),
+        },
+      );
+    } catch (caught) {
+      if (signal.aborted) throw signal.reason;
+      // A wait too long to sleep in the job: the remaining emails wait for the next run instead.
+      const later = caught instanceof RetryLaterError;
+      const err = later ? caught.cause : caught;
+      if (!(err instanceof Anthropic.APIError)) throw caught;
+      const status = err.status;
+      // The SDK's message carries the answer's body, which may echo what was sent.
+      const detail = providerExcerpt(err.message, { sent: [opts.apiKey] });
+      const transient = status === undefined ? err instanceof Anthropic.APIConnectionError : TRANSIENT.has(status);
+      if (later || transient) {
+        const what = `Anthropic API ${status === undefined ? 'unreachable' : `returned ${status}`}`;
+        const why = later
+          ? `${what} and asks to wait ${Math.ceil(caught.delayMs / 1000)} s (over INTELLIGENCE_RETRY_MAX_MS)`
+          : `${what} after ${tries} tries`;
+        throw new ProviderUnavailableError(`${why}: ${detail}`, status, { cause: err });
       }
+      if (status !== undefined && FATAL_FOR_RUN.has(status)) {
+        const hint =
+          status === 404
+            ? `check INTELLIGENCE_MODEL (${opts.model})`
+            : 'check ANTHROPIC_API_KEY, or unset it to use the heuristic extractor';
+        throw new ProviderUnavailableError(`Anthropic API returned ${status}: ${detail}; ${hint}`, status, {
+          cause: err,
+        });
+      }
+      // 400/413/422: something about this email; nothing was billed.
+      throw new ExtractionFailedError(
+        `Anthropic API rejected the request (${status}): ${detail}`,
+        usageOf(undefined),
+        0,
+        {
+          cause: err,
+        },
+      );
     }
   }
 

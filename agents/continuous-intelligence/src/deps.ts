@@ -42,10 +42,11 @@ export function buildDeps(env: AgentEnv, log: Logger): IntelligenceDeps {
     maxOutputTokens: env.INTELLIGENCE_MAX_OUTPUT_TOKENS,
     timeoutMs: env.INTELLIGENCE_REQUEST_TIMEOUT_MS,
     structuredOutput: env.INTELLIGENCE_STRUCTURED_OUTPUT,
-    backoff: {
-      maxRetries: env.INTELLIGENCE_MAX_RETRIES,
+    retry: {
+      retries: env.INTELLIGENCE_MAX_RETRIES,
       baseDelayMs: env.INTELLIGENCE_RETRY_BASE_MS,
       maxDelayMs: env.INTELLIGENCE_RETRY_MAX_MS,
+      maxInlineWaitMs: env.INTELLIGENCE_RETRY_MAX_MS,
     },
     onRetry: (info) => log.warn(info, 'Anthropic API busy; backing off'),
   });

@@ -21,7 +21,8 @@ export const envShape = {
   /** Retries of one call on 429/529/5xx/connection errors, with exponential backoff. */
   INTELLIGENCE_MAX_RETRIES: z.coerce.number({ error: 'must be a number' }).int().min(0).max(10).default(4),
   INTELLIGENCE_RETRY_BASE_MS: positiveInt.default(1_000),
-  INTELLIGENCE_RETRY_MAX_MS: positiveInt.default(30_000),
+  /** Longest wait slept inside the job; a longer Retry-After leaves the rest of the emails to the next run. */
+  INTELLIGENCE_RETRY_MAX_MS: positiveInt.default(5_000),
   /** JSON {"model": {"input": 1, "output": 5, "cache_read": 0.1}} in USD per million tokens. */
   INTELLIGENCE_MODEL_PRICING: z
     .string()

@@ -44,7 +44,7 @@ function extractor(overrides: { maxRetries?: number; onRetry?: () => void } = {}
     maxOutputTokens: 700,
     timeoutMs: 5_000,
     structuredOutput: true,
-    backoff: { maxRetries: overrides.maxRetries ?? 3, baseDelayMs: 5, maxDelayMs: 50 },
+    retry: { retries: overrides.maxRetries ?? 3, baseDelayMs: 5, maxDelayMs: 50, maxInlineWaitMs: 50 },
     onRetry: overrides.onRetry,
   });
 }
@@ -124,6 +124,19 @@ describe('Anthropic extractor', () => {
     expect(stub.requests).toHaveLength(3);
   });
 
+  it('does not sleep through a Retry-After over the inline limit: the run stops calling the API', async () => {
+    let retries = 0;
+    stub.script.push(errorReply(429, 'rate_limit_error', 'Slow down', { 'retry-after': '60' }));
+    const err = await extractor({ onRetry: () => retries++ })
+      .extract(email, new AbortController().signal)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderUnavailableError);
+    expect((err as ProviderUnavailableError).status).toBe(429);
+    expect((err as Error).message).toMatch(/returned 429 and asks to wait 60 s \(over INTELLIGENCE_RETRY_MAX_MS\)/);
+    expect(stub.requests).toHaveLength(1);
+    expect(retries).toBe(0);
+  });
+
   it('treats a rejected key as the provider being unavailable for the run, naming the variable', async () => {
     stub.script.push(errorReply(401, 'authentication_error', 'invalid x-api-key'));
     const err = await extractor()
@@ -145,7 +158,7 @@ describe('Anthropic extractor', () => {
       maxOutputTokens: 700,
       timeoutMs: 5_000,
       structuredOutput: true,
-      backoff: { maxRetries: 3, baseDelayMs: 5, maxDelayMs: 60_000 },
+      retry: { retries: 3, baseDelayMs: 5, maxDelayMs: 60_000, maxInlineWaitMs: 60_000 },
       onRetry: () => ac.abort(new Error('cancelled by test')),
     });
     const started = Date.now();

@@ -52,7 +52,7 @@ describe('the LLM prompt', () => {
       maxOutputTokens: 1024,
       timeoutMs: 5_000,
       structuredOutput: true,
-      backoff: { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1 },
+      retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1, maxInlineWaitMs: 1 },
     }).extract(email, new AbortController().signal);
 
     const req = stub.requests[0]!;

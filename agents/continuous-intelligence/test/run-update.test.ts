@@ -47,7 +47,7 @@ function llm(maxRetries = 2): Extractor {
     maxOutputTokens: 700,
     timeoutMs: 5_000,
     structuredOutput: true,
-    backoff: { maxRetries, baseDelayMs: 1, maxDelayMs: 5 },
+    retry: { retries: maxRetries, baseDelayMs: 1, maxDelayMs: 5, maxInlineWaitMs: 5 },
   });
 }
 

@@ -1,4 +1,5 @@
 import { nonNegativeNumber, positiveInt } from '@fleet/config';
+import { allowlistSetting } from '@fleet/safe-fetch';
 import { z } from 'zod';
 import { EncryptionKeyError, parseEncryptionKey } from './token-crypto.ts';
 
@@ -35,12 +36,17 @@ export const emailIntegrationEnv = {
   /** A full sync without `since` goes back this many days. */
   MAIL_FULL_SYNC_LOOKBACK_DAYS: positiveInt.default(90),
   /** Rate-limit waits up to this long happen inside the job; longer ones delay the job instead. */
-  MAIL_MAX_INLINE_WAIT_MS: positiveInt.default(30_000),
+  MAIL_MAX_INLINE_WAIT_MS: positiveInt.default(5_000),
   /** Cap on one HTTP round trip to Google. */
   MAIL_HTTP_TIMEOUT_MS: positiveInt.default(30_000),
 
   // IMAP accounts
   /** IMAP connections open at once to one server host from one process (servers cap them per user and IP). */
+  /**
+   * Host names and CIDRs an account's IMAP host may resolve into although they are loopback,
+   * private or link-local (a mail server on the operator's own network); when set, only these.
+   */
+  IMAP_ALLOWED_HOSTS: allowlistSetting.optional(),
   IMAP_MAX_CONNECTIONS_PER_HOST: positiveInt.max(50, 'must be at most 50').default(4),
   /** Cap on connecting, the greeting, and any silence of the server mid-command. */
   IMAP_TIMEOUT_MS: positiveInt.default(30_000),

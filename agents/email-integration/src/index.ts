@@ -31,6 +31,7 @@ export default defineAgent({
           maxConnectionsPerHost: env.IMAP_MAX_CONNECTIONS_PER_HOST,
           maxReconnects: env.IMAP_MAX_RECONNECTS,
           timeoutMs: env.IMAP_TIMEOUT_MS,
+          ...(env.IMAP_ALLOWED_HOSTS ? { allow: env.IMAP_ALLOWED_HOSTS } : {}),
         }),
       ],
     };

@@ -4,8 +4,8 @@
  */
 import type { Database, MailAccount } from '@fleet/db';
 import { PermanentError } from '@fleet/runtime';
+import { isLoopbackHost } from '@fleet/safe-fetch';
 import type { Kysely } from 'kysely';
-import { isLoopbackHost } from './imap/imap-connect.ts';
 import type { AccountAccess, ImapServer } from './provider.ts';
 import { decryptToken, encryptToken, TokenDecryptionError } from './token-crypto.ts';
 

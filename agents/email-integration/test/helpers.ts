@@ -121,7 +121,7 @@ export async function createMailbox(
     clientSecret: stub.clientSecret,
     pageSize: options.pageSize ?? 2,
     fetchConcurrency: 3,
-    retry: { backoffBaseMs: 10, maxInlineWaitMs: options.maxInlineWaitMs ?? 5_000, requestTimeoutMs: 5_000 },
+    retry: { baseDelayMs: 10, maxInlineWaitMs: options.maxInlineWaitMs ?? 5_000, requestTimeoutMs: 5_000 },
   });
   return {
     stub,

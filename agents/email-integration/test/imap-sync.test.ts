@@ -5,8 +5,10 @@
  * connection limit, and encrypted credentials.
  */
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { RetryLaterError } from '@fleet/runtime';
+import { PermanentError, RetryLaterError } from '@fleet/runtime';
+import { parseAllowlist } from '@fleet/safe-fetch';
 import { createTestDatabase, type TestDatabase } from '@fleet/testing';
 import { ImapFlow } from 'imapflow';
 import { pino } from 'pino';
@@ -19,6 +21,8 @@ import { createWorkspace, silentLog, testKey } from './helpers.ts';
 
 let t: TestDatabase;
 let dovecot: Dovecot;
+/** IMAP_ALLOWED_HOSTS of these tests: the local Dovecot (and relays in front of it) on loopback. */
+const allow = parseAllowlist(['127.0.0.1']);
 
 beforeAll(async () => {
   t = await createTestDatabase('email_imap');
@@ -83,7 +87,7 @@ async function mailbox(
   });
   const provider =
     over.provider ??
-    new ImapProvider({ pageSize: over.pageSize ?? 2, timeoutMs: 10_000, maxReconnects: over.maxReconnects });
+    new ImapProvider({ pageSize: over.pageSize ?? 2, timeoutMs: 10_000, maxReconnects: over.maxReconnects, allow });
   return {
     user,
     password,
@@ -343,7 +347,7 @@ describe('IMAP sync against Dovecot', () => {
   it('keeps to the connection limit per host, and waits when the server refuses more connections', async () => {
     const relay = await startRelay(dovecot);
     try {
-      const provider = new ImapProvider({ pageSize: 2, timeoutMs: 10_000, maxConnectionsPerHost: 1 });
+      const provider = new ImapProvider({ pageSize: 2, timeoutMs: 10_000, maxConnectionsPerHost: 1, allow });
       const boxes = await Promise.all([1, 2, 3].map(() => mailbox({ host: relay.host, port: relay.port, provider })));
       for (const b of boxes)
         for (let i = 0; i < 3; i++)
@@ -386,4 +390,72 @@ describe('IMAP sync against Dovecot', () => {
       await Promise.all(held.map((c) => c.logout().catch(() => c.close())));
     }
   }, 30_000);
+});
+
+/** A TCP listener on loopback that counts the connections made to it and answers nothing. */
+async function countingListener() {
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+describe('IMAP hosts a tenant chose', () => {
+  it('refuses a loopback or private IMAP host without connecting, naming IMAP_ALLOWED_HOSTS', async () => {
+    const listener = await countingListener();
+    try {
+      const workspaceId = await createWorkspace(t.db);
+      const accountId = await addImapAccount(t.db, testKey, {
+        workspaceId,
+        emailAddress: `probe-${randomBytes(3).toString('hex')}@acme.test`,
+        host: '127.0.0.1',
+        port: listener.port,
+        security: 'none',
+        password: 'pw',
+      });
+      const sync = (provider: ImapProvider) =>
+        syncAccount(
+          t.db,
+          { providers: [provider], encryptionKey: testKey, fullSyncLookbackDays: 36_500 },
+          { workspaceId, accountId },
+          { log: silentLog },
+        ).then(
+          () => new Error('expected the host to be refused'),
+          (e: unknown) => e as Error,
+        );
+
+      const loopback = await sync(new ImapProvider({ timeoutMs: 5_000 }));
+      expect(loopback).toBeInstanceOf(PermanentError);
+      expect(loopback.message).toBe(
+        'imap_host: 127.0.0.1 refused: 127.0.0.1 is a loopback address (rule: loopback); ' +
+          'IMAP_ALLOWED_HOSTS opens the host names and CIDRs it lists (and then only those)',
+      );
+      // An allowlist that names other hosts does not open this one either.
+      const elsewhere = await sync(new ImapProvider({ timeoutMs: 5_000, allow: parseAllowlist(['10.9.0.0/16']) }));
+      expect(elsewhere.message).toMatch(/127\.0\.0\.1 is not in IMAP_ALLOWED_HOSTS \(rule: allowlist\)/);
+      expect(listener.connections()).toBe(0);
+
+      // A name is judged by what it resolves to.
+      await t.db
+        .updateTable('mail_accounts')
+        .set({ imap_host: 'mail.acme.test', imap_security: 'tls' })
+        .where('id', '=', accountId)
+        .execute();
+      const lookup = async () => [{ address: '10.1.2.3', family: 4 }];
+      const named = await sync(new ImapProvider({ timeoutMs: 5_000, lookup }));
+      expect(named).toBeInstanceOf(PermanentError);
+      expect(named.message).toMatch(
+        /^imap_host: mail\.acme\.test refused: mail\.acme\.test resolves to 10\.1\.2\.3, a private \(RFC 1918\) address/,
+      );
+    } finally {
+      await listener.close();
+    }
+  });
 });

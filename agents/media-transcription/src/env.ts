@@ -1,21 +1,10 @@
-import { BlockList, isIP } from 'node:net';
 import { nonNegativeNumber, positiveInt } from '@fleet/config';
-import { parseAllowlist } from '@fleet/safe-fetch';
+import { allowlistSetting, isPrivateNetworkHost } from '@fleet/safe-fetch';
 import { z } from 'zod';
 
 const httpUrl = z
   .string()
   .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { message: 'must be an http(s) URL' });
-
-/** Comma-separated host names, addresses and CIDRs, checked at start. */
-const allowlist = z.string().transform((v, ctx) => {
-  try {
-    return parseAllowlist(v.split(','));
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: (error as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** The agent's environment variables (parsed by the runtime together with its own). */
 export const mediaTranscriptionEnv = {
@@ -47,7 +36,7 @@ export const mediaTranscriptionEnv = {
    * link-local (cloud metadata), CGNAT, multicast and other special-purpose addresses are refused.
    * Set: only what it names, whatever their addresses (redirects included).
    */
-  MEDIA_ALLOWED_HOSTS: allowlist.optional(),
+  MEDIA_ALLOWED_HOSTS: allowlistSetting.optional(),
   /** Where downloads and cut pieces are kept while they are processed (default: the OS temp dir). */
   MEDIA_TMP_DIR: z.string().min(1).optional(),
 
@@ -60,37 +49,6 @@ export const mediaTranscriptionEnv = {
 
 export type MediaTranscriptionEnv = z.output<z.ZodObject<typeof mediaTranscriptionEnv>>;
 
-/** Loopback, private, link-local and unique-local ranges: where a self-hosted server lives. */
-const PRIVATE_RANGES = new BlockList();
-for (const [net, bits] of [
-  ['127.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['169.254.0.0', 16],
-  ['100.64.0.0', 10],
-] as const)
-  PRIVATE_RANGES.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-] as const)
-  PRIVATE_RANGES.addSubnet(net, bits, 'ipv6');
-
-/**
- * Whether the configured provider host is on the operator's own network: a private address, a
- * single-label name (a compose service such as `whisper`) or a local-only domain. Anything else
- * is treated as a public API.
- */
-export function isPrivateProviderHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  const family = isIP(host);
-  if (family) return PRIVATE_RANGES.check(host, family === 4 ? 'ipv4' : 'ipv6');
-  if (!host.includes('.')) return true;
-  return /\.(localhost|local|internal|lan|home\.arpa|svc|cluster\.local)$/.test(host);
-}
-
 /**
  * Why the transcription provider may not be used, or null when it may: media is never uploaded
  * to a public API without that API's key. The agent still starts (and says so in its log); its
@@ -98,7 +56,7 @@ export function isPrivateProviderHost(hostname: string): boolean {
  */
 export function transcriptionProviderProblem(env: MediaTranscriptionEnv): string | null {
   if (env.TRANSCRIPTION_API_KEY) return null;
-  if (isPrivateProviderHost(new URL(env.TRANSCRIPTION_BASE_URL).hostname)) return null;
+  if (isPrivateNetworkHost(new URL(env.TRANSCRIPTION_BASE_URL).hostname)) return null;
   return (
     `transcription provider not configured: TRANSCRIPTION_BASE_URL ${env.TRANSCRIPTION_BASE_URL} is a public API ` +
     'and TRANSCRIPTION_API_KEY is not set; set the key, or point TRANSCRIPTION_BASE_URL at a self-hosted server'

@@ -1,4 +1,14 @@
-import { PermanentError, providerExcerpt, RetryLaterError } from '@fleet/runtime';
+import {
+  DEFAULT_HTTP_RETRY_POLICY,
+  fetchWithRetry,
+  type HttpAnswer,
+  HttpRequestError,
+  type HttpRetryPolicy,
+  PermanentError,
+  providerExcerpt,
+  RetryLaterError,
+  TransientAnswerError,
+} from '@fleet/runtime';
 import { z } from 'zod';
 import { abortError } from './abort.ts';
 
@@ -42,6 +52,8 @@ export interface OpenAiTranscriberOptions {
   model: string;
   /** Time allowed for one request, upload included. */
   timeoutMs: number;
+  /** Short waits (Retry-After, 5xx backoff) are taken in the job; longer ones delay the job. */
+  retry?: HttpRetryPolicy;
 }
 
 const verboseJson = z.object({
@@ -78,30 +90,35 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
       if (req.language) form.append('language', req.language);
       if (req.prompt) form.append('prompt', req.prompt);
 
-      const timeout = AbortSignal.timeout(options.timeoutMs);
       const headers: Record<string, string> = { accept: 'application/json' };
       if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
-      let res: Response;
-      let body: string;
+      let res: HttpAnswer;
       try {
-        res = await fetch(endpoint, {
-          method: 'POST',
-          headers,
-          body: form,
-          signal: AbortSignal.any([req.signal, timeout]),
-        });
-        body = await res.text();
+        res = await fetchWithRetry(
+          endpoint,
+          { method: 'POST', headers, body: form },
+          {
+            policy: options.retry ?? DEFAULT_HTTP_RETRY_POLICY,
+            what: 'transcription provider',
+            timeoutMs: options.timeoutMs,
+            signal: req.signal,
+          },
+        );
       } catch (err) {
         // The job's own abort propagates unchanged so the runtime records `cancelled`.
         if (req.signal.aborted) throw abortError(req.signal, err);
-        if (timeout.aborted) {
+        if (err instanceof RetryLaterError) throw waitError(err, options.apiKey);
+        if (err instanceof HttpRequestError && err.timedOut) {
           throw new Error(`transcription request timed out after ${options.timeoutMs} ms (TRANSCRIPTION_TIMEOUT_MS)`, {
             cause: err,
           });
         }
-        throw new Error(`transcription request to ${endpoint} failed: ${(err as Error).message}`, { cause: err });
+        const detail =
+          err instanceof HttpRequestError && err.cause instanceof Error ? err.cause.message : (err as Error).message;
+        throw new Error(`transcription request to ${endpoint} failed: ${detail}`, { cause: err });
       }
-      if (!res.ok) throw httpError(res, body, options.apiKey);
+      const body = res.text;
+      if (res.status >= 400) throw httpError(res, body, options.apiKey);
       let parsed: z.infer<typeof verboseJson>;
       try {
         parsed = verboseJson.parse(JSON.parse(body));
@@ -121,12 +138,20 @@ export function createOpenAiTranscriber(options: OpenAiTranscriberOptions): Tran
   };
 }
 
-function httpError(res: Response, body: string, apiKey: string | undefined): Error {
+/** The policy's RetryLaterError, told in the provider's words (its message, never the key). */
+function waitError(err: RetryLaterError, apiKey: string | undefined): RetryLaterError {
+  const answer = err.cause instanceof TransientAnswerError ? err.cause.answer : null;
+  if (!answer) return err;
+  const what = answer.status === 429 ? 'rate limit' : 'busy';
+  const detail = providerMessage(answer.text, apiKey);
+  return new RetryLaterError(`transcription provider ${what} (HTTP ${answer.status}): ${detail}`, err.delayMs, {
+    cause: err,
+  });
+}
+
+function httpError(res: HttpAnswer, body: string, apiKey: string | undefined): Error {
   const detail = providerMessage(body, apiKey);
   const status = res.status;
-  if (status === 429) {
-    return new RetryLaterError(`transcription provider rate limit (HTTP 429): ${detail}`, retryAfterMs(res) ?? 30_000);
-  }
   if (status === 401 || status === 403) {
     return new PermanentError(
       `transcription provider refused the credentials (HTTP ${status}): ${detail}; check TRANSCRIPTION_API_KEY`,
@@ -166,14 +191,4 @@ function providerMessage(body: string, apiKey: string | undefined): string {
 
 function snippet(body: string, apiKey: string | undefined): string {
   return providerExcerpt(body, { sent: [apiKey] });
-}
-
-/** Retry-After as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-function retryAfterMs(res: Response): number | undefined {
-  const value = res.headers.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createProducer, type Producer } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
+import { isPrivateNetworkHost } from '@fleet/safe-fetch';
 import {
   createTestDatabase,
   createTestRedis,
@@ -15,7 +16,7 @@ import {
   waitFor,
 } from '@fleet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPrivateProviderHost, type MediaTranscriptionEnv, transcriptionProviderProblem } from '../src/env.ts';
+import { type MediaTranscriptionEnv, transcriptionProviderProblem } from '../src/env.ts';
 import agentDefinition from '../src/index.ts';
 
 const env = (over: Partial<MediaTranscriptionEnv>) =>
@@ -45,10 +46,10 @@ describe('which transcription providers may be used', () => {
       'asr.internal',
       'gpu.local',
     ]) {
-      expect(isPrivateProviderHost(host), host).toBe(true);
+      expect(isPrivateNetworkHost(host), host).toBe(true);
     }
     for (const host of ['api.openai.com', '8.8.8.8', '172.32.0.1', '[2001:db8::1]', 'whisper.example.com']) {
-      expect(isPrivateProviderHost(host), host).toBe(false);
+      expect(isPrivateNetworkHost(host), host).toBe(false);
     }
   });
 });

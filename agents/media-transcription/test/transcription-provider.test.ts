@@ -18,6 +18,7 @@ async function transcriberFor(reply?: StubReply, opts: { apiKey?: string; timeou
     apiKey: 'apiKey' in opts ? opts.apiKey : 'sk-test-123',
     model: 'whisper-large-v3',
     timeoutMs: opts.timeoutMs ?? 10_000,
+    retry: { retries: 2, baseDelayMs: 5, maxDelayMs: 20, maxInlineWaitMs: 5_000 },
   });
 }
 

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '@fleet/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PERMANENT_EXIT_CODES, restartDelay } from '../src/fleet/backoff.ts';
 import { type ExitedRun, ManagedProcess } from '../src/fleet/managed-process.ts';
 import { freePort } from '../src/fleet/ports.ts';
 import {
@@ -13,6 +12,7 @@ import {
   probePort,
   REPLICA_PORT_STRIDE,
 } from '../src/fleet/registry.ts';
+import { PERMANENT_EXIT_CODES, restartDelay } from '../src/fleet/restart-policy.ts';
 import { selectComponents } from '../src/fleet/selection.ts';
 import { createStopSignals, type StopSignals } from '../src/fleet/stop-signals.ts';
 import { formatTable } from '../src/output/table.ts';

@@ -16,7 +16,8 @@ export class RetryLaterError extends Error {
   constructor(
     message: string,
     readonly delayMs: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }

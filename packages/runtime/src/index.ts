@@ -23,6 +23,22 @@ export {
 export { describeError } from './describe-error.ts';
 export { type RuntimeEnv, runtimeEnvShape } from './env.ts';
 export { PermanentError, RetryLaterError } from './errors.ts';
+export {
+  backoffDelayMs,
+  DEFAULT_HTTP_RETRY_POLICY,
+  type FetchRetryOptions,
+  fetchWithRetry,
+  type HttpAnswer,
+  HttpRequestError,
+  type HttpRetryPolicy,
+  type RetryInfo,
+  type RetryOptions,
+  retryAfterMs,
+  type Transient,
+  TransientAnswerError,
+  transientStatus,
+  withRetry,
+} from './http-retry.ts';
 export { explainListenError } from './http-server.ts';
 export { createLogger } from './logger.ts';
 export { type LostWorkerOptions, type RecoveredJob, recoverLostWorkerJobs } from './lost-worker.ts';

@@ -1,8 +1,10 @@
 export { type Allowlist, judgeAddress, parseAllowlist, type Refusal } from './address-rules.ts';
+export { allowlistSetting } from './allowlist-setting.ts';
+export { checkedAddress, explainRefusal, type LookupAll, RefusedAddressError } from './checked-host.ts';
+export { isLoopbackHost, isPrivateNetworkHost } from './private-hosts.ts';
 export {
   createSafeFetch,
   describe as describeUrl,
-  type LookupAll,
   RefusedUrlError,
   type SafeFetch,
   type SafeFetchOptions,

@@ -6,14 +6,10 @@
  * Redirects are followed here, one hop at a time, so each hop is judged the same way and a
  * refusal names the hop.
  */
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { Agent, buildConnector, type Response, fetch as undiciFetch } from 'undici';
-import { type Allowlist, judgeAddress, type Refusal } from './address-rules.ts';
-
-/** Resolves a host name to every address it has (dns.lookup with `all: true` by default). */
-export type LookupAll = (hostname: string) => Promise<ReadonlyArray<{ address: string; family: number }>>;
+import type { Allowlist } from './address-rules.ts';
+import { checkedAddress, explainRefusal, type LookupAll, RefusedAddressError } from './checked-host.ts';
 
 export interface SafeFetchOptions {
   /** Host names and CIDRs opened whatever their range; when it has entries, nothing else is. */
@@ -58,40 +54,16 @@ export interface SafeFetch {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true });
-
-/** Refused at connect time; carries the host so the fetch can name the URL. */
-class RefusedAddress extends Error {
-  constructor(
-    readonly host: string,
-    readonly refusal: Refusal,
-  ) {
-    super(`${host}: ${refusal.address} is ${refusal.words}`);
-  }
-}
-
 export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
-  const lookup = options.lookup ?? defaultLookup;
   const maxRedirects = options.maxRedirects ?? 5;
   const connect = buildConnector({
     timeout: options.connectTimeoutMs ?? 10_000,
     ...(options.ca ? { ca: [...tls.rootCertificates, ...[options.ca].flat()] } : {}),
   });
 
-  /** The address to connect to: the first the host resolves to, once every one has been judged. */
-  async function checkedAddress(host: string): Promise<string> {
-    const addresses = isIP(host) ? [host] : (await lookup(host)).map((a) => a.address);
-    if (addresses.length === 0) throw new Error(`${host} resolves to no address`);
-    for (const address of addresses) {
-      const refusal = judgeAddress(host, address, options.allow);
-      if (refusal) throw new RefusedAddress(host, refusal);
-    }
-    return addresses[0]!;
-  }
-
   const agent = new Agent({
     connect(opts, callback) {
-      checkedAddress(opts.hostname).then(
+      checkedAddress(opts.hostname, options.allow, options.lookup).then(
         // `host` (name:port) stays as it was: TLS still verifies the certificate for the name.
         (address) => connect({ ...opts, hostname: address }, callback),
         (error: Error) => callback(error, null),
@@ -99,22 +71,9 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
     },
   });
 
-  const refused = (url: URL, hop: number, { host, refusal }: RefusedAddress): RefusedUrlError => {
+  const refused = (url: URL, hop: number, error: RefusedAddressError): RefusedUrlError => {
     const where = hop === 0 ? describe(url) : `${describe(url)} (redirect ${hop})`;
-    const literal = isIP(host) !== 0;
-    const what =
-      refusal.rule === 'allowlist'
-        ? literal
-          ? `${refusal.address} is not in ${options.allowVariable}`
-          : `${host} is not in ${options.allowVariable} and its address ${refusal.address} is in none of its CIDRs`
-        : literal
-          ? `${refusal.address} is ${refusal.words}`
-          : `${host} resolves to ${refusal.address}, ${refusal.words}`;
-    const fix =
-      refusal.rule === 'allowlist'
-        ? `add the host, or a CIDR of its address, to ${options.allowVariable} to open it`
-        : `${options.allowVariable} opens the host names and CIDRs it lists (and then only those)`;
-    return new RefusedUrlError(`${where} refused: ${what} (rule: ${refusal.rule}); ${fix}`, refusal.rule);
+    return new RefusedUrlError(`${where} refused: ${explainRefusal(error, options.allowVariable)}`, error.refusal.rule);
   };
 
   return {
@@ -143,7 +102,7 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
           });
         } catch (error) {
           const cause = (error as { cause?: unknown }).cause;
-          if (cause instanceof RefusedAddress) throw refused(current, hop, cause);
+          if (cause instanceof RefusedAddressError) throw refused(current, hop, cause);
           throw error;
         }
         const follows = init.method === undefined || /^(GET|HEAD)$/i.test(init.method);

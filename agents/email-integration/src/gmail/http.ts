@@ -1,27 +1,31 @@
 /**
- * HTTP with the waiting rules Google's APIs ask for: 429 and 403 rate-limit answers are retried
- * after Retry-After (or an exponential backoff when there is none) while the wait is short; a
- * long wait becomes a RetryLaterError so the runtime delays the job without spending an attempt.
- * 5xx answers get a few quick retries, then fail as an ordinary (retryable) error.
+ * HTTP with the waiting rules Google's APIs ask for, on the fleet's retry policy: 429 and 403
+ * rate-limit answers are retried after Retry-After (or the policy's backoff when there is none)
+ * while the wait is short; a long wait, or a rate limit that outlasts the retries, becomes a
+ * RetryLaterError so the runtime delays the job without spending an attempt. 5xx answers and
+ * connection resets get a few quick retries, then the last answer is the caller's to report.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { providerExcerpt, RetryLaterError } from '@fleet/runtime';
+import {
+  DEFAULT_HTTP_RETRY_POLICY,
+  fetchWithRetry,
+  type HttpAnswer,
+  HttpRequestError,
+  type HttpRetryPolicy,
+  providerExcerpt,
+  retryAfterMs,
+  type Transient,
+  transientStatus,
+} from '@fleet/runtime';
 
-export interface RetryPolicy {
-  /** Longest wait taken inside the job; longer ones are handed to the runtime. */
-  maxInlineWaitMs: number;
-  /** Attempts of one request before giving up (rate limits and 5xx together). */
-  maxAttempts: number;
-  /** First backoff when the server names no Retry-After; doubles per attempt. */
-  backoffBaseMs: number;
+export interface RetryPolicy extends HttpRetryPolicy {
   /** Cap on one request's round trip. */
   requestTimeoutMs: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxInlineWaitMs: 30_000,
-  maxAttempts: 5,
-  backoffBaseMs: 1_000,
+  ...DEFAULT_HTTP_RETRY_POLICY,
+  retries: 4,
+  baseDelayMs: 1_000,
   requestTimeoutMs: 30_000,
 };
 
@@ -31,11 +35,7 @@ const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded'
 const DAILY_QUOTA_REASONS = new Set(['dailyLimitExceeded', 'quotaExceeded']);
 const DAILY_QUOTA_WAIT_MS = 60 * 60_000;
 
-export interface HttpResult {
-  status: number;
-  headers: Headers;
-  text: string;
-}
+export type HttpResult = HttpAnswer;
 
 /** A non-success answer from a Google API, with Google's error reason when it gave one. */
 export class GoogleApiError extends Error {
@@ -86,20 +86,27 @@ function providerText(value: unknown, sent: ReadonlyArray<string | undefined>): 
   return typeof value === 'string' && value.trim() !== '' ? providerExcerpt(value, { max: 200, sent }) : null;
 }
 
-/** Retry-After as milliseconds: delta-seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
-  if (value === null || value.trim() === '') return null;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
-function isRateLimited(result: HttpResult, reason: string | null): boolean {
-  if (result.status === 429) return true;
-  return (
-    result.status === 403 && reason !== null && (RATE_LIMIT_REASONS.has(reason) || DAILY_QUOTA_REASONS.has(reason))
-  );
+/**
+ * Which Google answers are worth waiting for: 429, a 403 whose reason is a rate limit (a daily
+ * quota waits an hour unless Google names the time), and 5xx.
+ */
+function googleTransient(result: HttpResult): Transient | null {
+  const { reason } = googleErrorInfo(result.text);
+  const label = `${result.status}${reason ? ` ${reason}` : ''}`;
+  const daily = reason !== null && DAILY_QUOTA_REASONS.has(reason);
+  const rateLimited =
+    result.status === 429 || (result.status === 403 && reason !== null && (RATE_LIMIT_REASONS.has(reason) || daily));
+  if (rateLimited) {
+    const after = retryAfterMs(result.headers) ?? (daily ? DAILY_QUOTA_WAIT_MS : undefined);
+    return {
+      status: result.status,
+      rateLimited: true,
+      label: `rate limited by Google (${label})`,
+      ...(after === undefined ? {} : { retryAfterMs: after }),
+    };
+  }
+  const transient = transientStatus(result);
+  return transient && { ...transient, label: `Google answered ${label}` };
 }
 
 /**
@@ -114,40 +121,18 @@ export async function requestWithRetry(
   policy: RetryPolicy,
   signal?: AbortSignal,
 ): Promise<HttpResult> {
-  for (let attempt = 1; ; attempt++) {
-    signal?.throwIfAborted();
-    const timeout = AbortSignal.timeout(policy.requestTimeoutMs);
-    let result: HttpResult;
-    try {
-      const response = await fetch(url, { ...init, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-      result = { status: response.status, headers: response.headers, text: await response.text() };
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      const cause = error instanceof Error ? error : new Error(String(error));
-      const detail = timeout.aborted ? `timed out after ${policy.requestTimeoutMs} ms` : cause.message;
-      throw new Error(`${what}: request failed: ${detail}`, { cause });
+  try {
+    return await fetchWithRetry(url, init, {
+      policy,
+      what,
+      timeoutMs: policy.requestTimeoutMs,
+      classify: googleTransient,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (error) {
+    if (error instanceof HttpRequestError && error.timedOut) {
+      throw new Error(`${what}: request failed: timed out after ${policy.requestTimeoutMs} ms`, { cause: error });
     }
-    if (result.status < 400) return result;
-
-    const { reason } = googleErrorInfo(result.text);
-    const rateLimited = isRateLimited(result, reason);
-    if (!rateLimited && result.status < 500) return result;
-
-    const retryAfter = parseRetryAfter(result.headers.get('retry-after'));
-    const daily = reason !== null && DAILY_QUOTA_REASONS.has(reason);
-    const delay = retryAfter ?? (daily ? DAILY_QUOTA_WAIT_MS : policy.backoffBaseMs * 2 ** (attempt - 1));
-    const label = `${result.status}${reason ? ` ${reason}` : ''}`;
-    if (attempt >= policy.maxAttempts || delay > policy.maxInlineWaitMs) {
-      if (rateLimited) {
-        throw new RetryLaterError(`${what}: rate limited by Google (${label}); retrying in ${delay} ms`, delay);
-      }
-      throw new GoogleApiError(`${what}: Google answered ${label} ${attempt} times`, result.status, reason);
-    }
-    try {
-      await sleep(delay, undefined, signal ? { signal } : undefined);
-    } catch (error) {
-      // Surface the job's own abort reason (cancel vs shutdown), not a generic AbortError.
-      throw signal?.aborted ? signal.reason : error;
-    }
+    throw error;
   }
 }

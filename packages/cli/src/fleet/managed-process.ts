@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { PERMANENT_EXIT_CODES, restartDelay, STABLE_AFTER_MS } from './backoff.ts';
 import { prefixLines } from './line-prefixer.ts';
+import { PERMANENT_EXIT_CODES, restartDelay, STABLE_AFTER_MS } from './restart-policy.ts';
 
 export interface ManagedProcessOptions {
   label: string;

@@ -1,6 +1,12 @@
-/** Restart delays of a crashing process: 1 s, 2 s, 4 s … capped at 30 s. */
+/** When process mode restarts a process that exited on its own, and when it stops trying. */
+import { backoffDelayMs } from '@fleet/runtime';
+
+/**
+ * Restart delays of a crashing process: 1 s, 2 s, 4 s … capped at 30 s. The fleet's backoff
+ * without jitter: one supervisor restarts its own processes, so there is no herd to spread.
+ */
 export function restartDelay(consecutiveCrashes: number, baseMs = 1_000, maxMs = 30_000): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, consecutiveCrashes - 1));
+  return backoffDelayMs(consecutiveCrashes - 1, { baseDelayMs: baseMs, maxDelayMs: maxMs }, () => 1);
 }
 
 /** A process that ran this long before exiting was healthy; its next crash starts over at 1 s. */
