@@ -110,6 +110,7 @@ beforeAll(async () => {
       'daily_analytics_rollup',
       'weekly_report',
       'monthly_summary',
+      'campaign_optimization',
       'system_health_check',
       'data_cleanup',
     ].map((s) => [`SCHEDULE_${s.toUpperCase()}_CRON`, 'off']),

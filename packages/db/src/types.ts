@@ -195,6 +195,9 @@ export interface EmailsTable {
   intelligence_claimed_until: Timestamp | null;
   intelligence_attempts: Generated<number>;
   intelligence_error: string | null;
+  /** The campaign and A/B variant this outbound email belongs to (160). */
+  campaign_id: string | null;
+  variant: string | null;
 }
 
 export interface EmailInsightsTable {
@@ -305,6 +308,16 @@ export interface UnconfirmedEnqueuesTable {
   recorded_at: WithDefault<Timestamp>;
 }
 
+/** A mailing or A/B test of a workspace (160). */
+export interface EmailCampaignsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  name: string;
+  tested: Generated<'subject' | 'body' | 'sender' | 'other'>;
+  started_at: Timestamp | null;
+  created_at: WithDefault<Timestamp>;
+}
+
 /** Every table the fleet touches. */
 export interface Database {
   api_keys: ApiKeysTable;
@@ -324,6 +337,7 @@ export interface Database {
   media_transcripts: MediaTranscriptsTable;
   daily_analytics: DailyAnalyticsTable;
   analytics_reports: AnalyticsReportsTable;
+  email_campaigns: EmailCampaignsTable;
 }
 
 export type Task = Selectable<AutonomousTasksTable>;

@@ -6,7 +6,12 @@
 import type { TaskType } from '@fleet/db';
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
-import { dailyAnalyticsRollupPayload, monthlySummaryPayload, weeklyReportPayload } from './jobs/analytics.ts';
+import {
+  campaignOptimizationPayload,
+  dailyAnalyticsRollupPayload,
+  monthlySummaryPayload,
+  weeklyReportPayload,
+} from './jobs/analytics.ts';
 import { contactEnrichmentPayload, leadScoringBatchPayload } from './jobs/contact-intelligence.ts';
 import { continuousIntelligencePayload } from './jobs/continuous-intelligence.ts';
 import { emailSyncPayload } from './jobs/email-integration.ts';
@@ -82,7 +87,7 @@ export const catalog = {
   }),
   analytics_queue: defineQueue({
     agent: 'analytics',
-    description: 'Daily rollups and weekly/monthly reports.',
+    description: 'Daily rollups, weekly/monthly reports and campaign optimization.',
     defaultJobOptions: standardOptions,
     maxPayloadBytes: 16 * 1024,
     jobs: {
@@ -103,6 +108,13 @@ export const catalog = {
         scope: 'workspace',
         payload: monthlySummaryPayload,
         description: 'Monthly summary with month-over-month deltas and highlights.',
+      },
+      campaign_optimization: {
+        taskType: 'campaign_optimization',
+        scope: 'workspace',
+        payload: campaignOptimizationPayload,
+        description:
+          'Best send time per workspace and segment, A/B results with significance tests, fatigue, and recommendations.',
       },
     },
   }),
