@@ -17,6 +17,7 @@ import { continuousIntelligencePayload } from './jobs/continuous-intelligence.ts
 import { emailSyncPayload } from './jobs/email-integration.ts';
 import { dataCleanupPayload, systemHealthCheckPayload } from './jobs/maintenance.ts';
 import { mediaTranscriptionPayload } from './jobs/media-transcription.ts';
+import { socialMediaPostingPayload } from './jobs/social-media.ts';
 
 /**
  * Who may run a job, and how far its effects reach (docs/security.md):
@@ -157,6 +158,22 @@ export const catalog = {
         scope: 'workspace',
         payload: mediaTranscriptionPayload,
         description: 'Transcribe one media file with timestamps.',
+      },
+    },
+  }),
+  social_media_queue: defineQueue({
+    agent: 'social-publisher',
+    description: 'Publishing scheduled social posts (Mastodon, X).',
+    // Every attempt is idempotent (publish-post.ts), so a timeout can safely be retried a few times.
+    defaultJobOptions: { ...standardOptions, attempts: 5, backoff: { type: 'exponential', delay: 10_000 } },
+    maxPayloadBytes: 16 * 1024,
+    jobs: {
+      social_media_posting: {
+        taskType: 'social_media_posting',
+        scope: 'workspace',
+        payload: socialMediaPostingPayload,
+        description:
+          'Publish one scheduled post, or every post due, to its Mastodon or X account, exactly once; rules checked first.',
       },
     },
   }),

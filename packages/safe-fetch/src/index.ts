@@ -5,5 +5,6 @@ export {
   type LookupAll,
   RefusedUrlError,
   type SafeFetch,
+  type SafeFetchInit,
   type SafeFetchOptions,
 } from './safe-fetch.ts';

@@ -9,7 +9,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
-import { Agent, buildConnector, type Response, fetch as undiciFetch } from 'undici';
+import { Agent, buildConnector, type RequestInit, type Response, fetch as undiciFetch } from 'undici';
 import { type Allowlist, judgeAddress, type Refusal } from './address-rules.ts';
 
 /** Resolves a host name to every address it has (dns.lookup with `all: true` by default). */
@@ -41,9 +41,22 @@ export class RefusedUrlError extends Error {
   }
 }
 
+export interface SafeFetchInit {
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  /** GET when omitted. */
+  method?: string;
+  /**
+   * A request body (an API call: a provider's POST). A request with a body follows no redirect:
+   * the 3xx answer is returned as it is, since resending a body elsewhere is never what an API
+   * call meant.
+   */
+  body?: RequestInit['body'];
+}
+
 export interface SafeFetch {
-  /** GET `url`, following redirects; every hop's addresses are judged before connecting. */
-  fetch(url: string | URL, init?: { signal?: AbortSignal; headers?: Record<string, string> }): Promise<Response>;
+  /** Requests `url` (GET unless `init.method` says otherwise); every hop's addresses are judged before connecting. */
+  fetch(url: string | URL, init?: SafeFetchInit): Promise<Response>;
   /** Closes the connections kept open. */
   close(): Promise<void>;
 }
@@ -126,6 +139,10 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
         try {
           res = await undiciFetch(current, {
             signal: init.signal,
+            method: init.method,
+            // A form must be undici's FormData (`import { FormData } from 'undici'`): this undici
+            // does not serialise the global one, which belongs to the undici bundled with Node.
+            body: init.body,
             // Headers are meant for the origin they were given for, not for wherever it redirects.
             headers: hop === 0 ? init.headers : undefined,
             redirect: 'manual',
@@ -136,7 +153,7 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
           if (cause instanceof RefusedAddress) throw refused(current, hop, cause);
           throw error;
         }
-        const location = REDIRECTS.has(res.status) ? res.headers.get('location') : null;
+        const location = REDIRECTS.has(res.status) && init.body === undefined ? res.headers.get('location') : null;
         if (location === null) return res;
         await res.body?.cancel().catch(() => {});
         if (hop >= maxRedirects) {
