@@ -14,6 +14,7 @@ export const SCHEDULE_NAMES = [
   'weekly_report',
   'monthly_summary',
   'campaign_optimization',
+  'social_media_posting',
   'system_health_check',
   'data_cleanup',
 ] as const;
@@ -86,6 +87,12 @@ export const SCHEDULE_TARGETS: Record<ScheduleName, ScheduleTarget> = {
     fanOut: 'workspaces',
     overlap: 'skip',
   },
+  social_media_posting: {
+    queue: 'social_media_queue',
+    job: 'social_media_posting',
+    fanOut: 'workspaces',
+    overlap: 'skip',
+  },
   system_health_check: { queue: 'maintenance_queue', job: 'system_health_check', fanOut: 'fleet', overlap: 'skip' },
   data_cleanup: { queue: 'maintenance_queue', job: 'data_cleanup', fanOut: 'fleet', overlap: 'skip' },
 };
@@ -104,6 +111,7 @@ export const DEFAULT_CRON: Record<ScheduleName, string> = {
   weekly_report: '0 6 * * 1',
   monthly_summary: '0 7 1 * *',
   campaign_optimization: '30 4 * * *',
+  social_media_posting: '*/5 * * * *',
   system_health_check: '*/5 * * * *',
   data_cleanup: '30 3 * * *',
 };

@@ -21,9 +21,14 @@ const overlays = renderOverlays();
 const shapes = await serviceEnvShapes();
 const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16'];
 
-/** An agent that calls an outside service: its schema has a URL variable besides Postgres and Redis. */
+/**
+ * An agent that calls an outside service: its schema has a URL variable besides Postgres and
+ * Redis, or an allowlist for URLs that come from rows (calendar servers, media hosts).
+ */
 const callsProviders = (service: string) =>
-  Object.keys(shapes.get(service)!).some((v) => v.endsWith('_URL') && !['DATABASE_URL', 'REDIS_URL'].includes(v));
+  Object.keys(shapes.get(service)!).some(
+    (v) => (v.endsWith('_URL') && !['DATABASE_URL', 'REDIS_URL'].includes(v)) || v.endsWith('_ALLOWED_HOSTS'),
+  );
 
 interface Rule {
   peers: Record<string, unknown>[];

@@ -6,6 +6,7 @@ import emailIntegration from '@fleet/agent-email-integration';
 import { addMailAccount } from '@fleet/agent-email-integration/mail-accounts';
 import mediaTranscription from '@fleet/agent-media-transcription';
 import scheduler from '@fleet/agent-scheduler';
+import socialPublisher from '@fleet/agent-social-publisher';
 import { catalog, QUEUE_NAMES } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
@@ -111,6 +112,7 @@ beforeAll(async () => {
       'weekly_report',
       'monthly_summary',
       'campaign_optimization',
+      'social_media_posting',
       'system_health_check',
       'data_cleanup',
     ].map((s) => [`SCHEDULE_${s.toUpperCase()}_CRON`, 'off']),
@@ -137,6 +139,7 @@ beforeAll(async () => {
         MEDIA_ALLOWED_HOSTS: '127.0.0.1',
       },
     ],
+    [socialPublisher, { MAIL_TOKEN_ENCRYPTION_KEY: tokenKey.toString('base64'), SOCIAL_ALLOWED_HOSTS: '127.0.0.1' }],
     // The scheduler runs with every schedule off: only jobs enqueued here reach maintenance_queue.
     [scheduler, noSchedules],
   ] as const;

@@ -35,6 +35,7 @@ export const PROBE_PORT_OFFSETS: Readonly<Record<string, number>> = {
   'continuous-intelligence': 3,
   'media-transcription': 4,
   scheduler: 5,
+  'social-publisher': 7,
 };
 export const REPLICA_PORT_STRIDE = 10;
 
