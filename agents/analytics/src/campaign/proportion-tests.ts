@@ -5,7 +5,7 @@
  * the normal distribution and ln Γ; the tests themselves are a few lines each, so every p-value in
  * an output can be checked by hand (or with R's prop.test(correct = FALSE) / fisher.test).
  */
-import { jStat } from 'jstat';
+import jStat from 'jstat';
 
 /** `successes` out of `trials`, e.g. opens out of sends. */
 export interface Proportion {
