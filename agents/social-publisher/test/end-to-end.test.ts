@@ -3,6 +3,8 @@
  * first create times out after the server made it is published once, with one audit row per
  * attempt; a 429 defers the job without spending an attempt; the token is in no row.
  */
+
+import { Writable } from 'node:stream';
 import type { Database } from '@fleet/db';
 import { createProducer, type Producer } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
@@ -28,6 +30,8 @@ let agent: RunningAgent;
 let mastodon: MastodonStub;
 let x: XStub;
 let images: Awaited<ReturnType<typeof startImageHost>>;
+/** Every line the agent logged. */
+let logged = '';
 
 beforeAll(async () => {
   t = await createTestDatabase('social_e2e');
@@ -38,13 +42,19 @@ beforeAll(async () => {
   images = await startImageHost({ '/card.png': ['image/png', png(1024)] });
   producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db });
   agent = await startAgent(agentDefinition, {
+    logDestination: new Writable({
+      write(chunk, _encoding, done) {
+        logged += String(chunk);
+        done();
+      },
+    }),
     env: {
       DATABASE_URL: t.url,
       REDIS_URL: r.url,
       QUEUE_PREFIX: r.prefix,
       HTTP_PORT: '0',
       HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'debug',
       LOG_PRETTY: 'false',
       METRICS_PROCESS: 'false',
       MAIL_TOKEN_ENCRYPTION_KEY: KEY.toString('base64'),
@@ -158,5 +168,29 @@ describe('social publisher through its queue', () => {
     expect(second!.output_data).toMatchObject({ published: 1 });
     expect(x.posts.filter((p) => p.text === 'Rate limited on X')).toHaveLength(1);
     expect((await postRow(db, post)).status).toBe('published');
+  });
+
+  it('fails permanently on a refused token, which appears in no row and no log line', async () => {
+    const ws = await createWorkspace(db);
+    const account = await insertAccount(db, ws, {
+      platform: 'mastodon',
+      baseUrl: mastodon.baseUrl,
+      token: mastodon.token,
+    });
+    const post = await insertPost(db, ws, account, { text: 'Token refused' });
+    mastodon.fault('POST /api/v1/statuses', 'unauthorized_echo');
+    const job = await producer.enqueue('social_media_queue', 'social_media_posting', {
+      workspace_id: ws,
+      post_id: post,
+    });
+    const [row, ...more] = await rows(job.jobId, 1);
+    expect(more).toEqual([]);
+    expect(row).toMatchObject({ status: 'failed' });
+    expect(row!.error_message).toContain(
+      'Mastodon status: Mastodon answered 401: Token [redacted] is not valid; reconnect the account',
+    );
+    expect((await postRow(db, post)).last_error).not.toContain(mastodon.token);
+    expect(logged).toContain(job.jobId);
+    for (const token of [mastodon.token, x.token]) expect(logged).not.toContain(token);
   });
 });
