@@ -5,6 +5,7 @@ import {
   holmAdjust,
   sampleSizePerArm,
   twoProportionZTest,
+  twoSidedNormalP,
 } from '../src/campaign/proportion-tests.ts';
 import { binomial, prng } from './campaign-data.ts';
 
@@ -13,6 +14,16 @@ describe('proportion tests against published values', () => {
     const { z, pValue } = twoProportionZTest({ successes: 200, trials: 1000 }, { successes: 250, trials: 1000 });
     expect(z).toBeCloseTo(2.6774, 4);
     expect(pValue).toBeCloseTo(0.00742, 5);
+  });
+
+  it('keeps tiny p-values exact instead of rounding them to 0', () => {
+    // 2 × Φ(−z): R's 2 * pnorm(-z) gives these.
+    expect(twoSidedNormalP(1.959964)).toBeCloseTo(0.05, 6);
+    expect(twoSidedNormalP(4.9)).toBeCloseTo(9.58e-7, 8);
+    expect(twoSidedNormalP(5) / 5.733031e-7).toBeCloseTo(1, 5);
+    expect(twoSidedNormalP(-6) / 1.973175e-9).toBeCloseTo(1, 5);
+    expect(twoSidedNormalP(10) / 1.523971e-23).toBeCloseTo(1, 5);
+    expect(twoSidedNormalP(30)).toBeGreaterThan(0);
   });
 
   it('z-test: no variation at all is no evidence', () => {

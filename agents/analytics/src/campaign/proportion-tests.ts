@@ -39,7 +39,22 @@ export function twoProportionZTest(a: Proportion, b: Proportion): { z: number; p
   // Both rates 0 or both 1: no variation at all, so no evidence of a difference.
   if (se === 0) return { z: 0, pValue: 1 };
   const z = (rate(b) - rate(a)) / se;
-  return { z, pValue: Math.min(1, jStat.ztest(z, 2)) };
+  return { z, pValue: twoSidedNormalP(z) };
+}
+
+/**
+ * P(|Z| ≥ |z|) for a standard normal Z. jStat computes it as 1 − erf, which is 0 from |z| ≈ 8.3
+ * on; beyond |z| = 5 the tail comes from its continued fraction (Mills' ratio) instead, so a
+ * strong result reads p = 1.5e-23, not p = 0.
+ */
+export function twoSidedNormalP(z: number): number {
+  const x = Math.abs(z);
+  if (x < 5) return Math.min(1, jStat.ztest(x, 2));
+  // Q(x) = φ(x) / (x + 1/(x + 2/(x + 3/(x + …)))), evaluated from the 60th term back.
+  let fraction = x;
+  for (let k = 60; k >= 1; k--) fraction = x + k / fraction;
+  const density = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  return (2 * density) / fraction;
 }
 
 /**

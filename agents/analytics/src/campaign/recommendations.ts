@@ -109,7 +109,7 @@ export function buildRecommendations(input: {
         kind: 'ab_no_difference',
         scope: t.campaign,
         action: `Stop testing "${t.campaign}": its variants perform alike; pick on other grounds`,
-        reason: `${percent(metricRate(leader))} vs ${percent(closest.rate)} after ${leader.sends} and more sends each (${describeP(closest.p_adjusted)}); a difference this small would need ${t.needed_per_variant ?? 'unbounded'} sends per variant`,
+        reason: `${percent(metricRate(leader))} vs ${percent(closest.rate)} with at least ${Math.min(...t.variants.map((v) => v.sends))} sends per variant (${describeP(closest.p_adjusted)}); a difference this small would need ${t.needed_per_variant ?? 'unboundedly many'} sends per variant`,
         numbers,
       });
     }
