@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = 'rate_limit' | 'reject' | 'hang_after_create' | 'unauthorized_echo';
+export type Fault = 'rate_limit' | 'reject' | 'hang_after_create' | 'unauthorized_echo' | 'processing';
 
 export interface Seen {
   method: string;
@@ -139,6 +139,8 @@ export class MastodonStub extends Stub {
   /** Seconds until the rate limit resets, for X-RateLimit-Reset. */
   resetInSeconds = 90;
   private readonly byKey = new Map<string, StoredPost>();
+  /** Media still processing: checks left that answer 206. */
+  private readonly processing = new Map<string, number>();
 
   protected async route(seen: Seen, _url: URL, files: Map<string, Uint8Array>, res: ServerResponse): Promise<void> {
     const route = `${seen.method} ${seen.path}`;
@@ -158,6 +160,11 @@ export class MastodonStub extends Stub {
         return send(res, 422, { error: 'Validation failed: File could not be processed' });
       }
       const id = String(this.nextId++);
+      if (fault === 'processing') {
+        // Accepted, still processing: the first check answers 206, the next one 200.
+        this.processing.set(id, 1);
+        return send(res, 202, { id, type: 'image', url: null, description: seen.fields.description ?? null });
+      }
       return send(res, 200, {
         id,
         type: 'image',
@@ -176,6 +183,16 @@ export class MastodonStub extends Stub {
       }
       if (fault === 'hang_after_create') return this.hold(res);
       return send(res, 200, this.status(post));
+    }
+    const media = /^\/api\/v1\/media\/(\d+)$/.exec(seen.path);
+    if (seen.method === 'GET' && media) {
+      const left = this.processing.get(media[1]!) ?? 0;
+      this.processing.set(media[1]!, left - 1);
+      return send(res, left > 0 ? 206 : 200, {
+        id: media[1],
+        type: 'image',
+        url: left > 0 ? null : `${this.baseUrl}/media/${media[1]}`,
+      });
     }
     if (route === 'GET /api/v1/accounts/verify_credentials')
       return send(res, 200, { id: this.accountId, username: 'brand' });

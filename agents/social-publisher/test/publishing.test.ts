@@ -35,7 +35,7 @@ function deps() {
   const httpDeps = { http, timeoutMs: 700 };
   return {
     db: t.db,
-    providers: { mastodon: new MastodonProvider(httpDeps), x: new XProvider(httpDeps) },
+    providers: { mastodon: new MastodonProvider({ ...httpDeps, processingPollMs: 10 }), x: new XProvider(httpDeps) },
     encryptionKey: KEY,
     mediaHttp: http,
     mediaMaxBytes: 16 * 1024 * 1024,
@@ -117,6 +117,24 @@ describe('Mastodon', () => {
     const before = mastodon.requests.length;
     expect((await publish()).output.due).toBe(0);
     expect(mastodon.requests.length).toBe(before);
+  });
+
+  it('waits for an upload the server is still processing before attaching it', async () => {
+    const post = await insertPost(t.db, ws, mastodonAccount, {
+      text: 'Processed image',
+      media: [{ url: images.url('/logo.png') }],
+    });
+    mastodon.fault('POST /api/v2/media', 'processing');
+    await publish(post);
+    const status = mastodon.posts.at(-1)!;
+    expect(status.text).toBe('Processed image');
+    const checks = mastodon.requests.filter((r) => r.path === `/api/v1/media/${status.mediaIds[0]}`);
+    expect(checks).toHaveLength(2);
+    // The status was created only after the second check said the media was ready.
+    const order = mastodon.requests.map((r) => r.path);
+    expect(order.lastIndexOf(`/api/v1/media/${status.mediaIds[0]}`)).toBeLessThan(
+      order.lastIndexOf('/api/v1/statuses'),
+    );
   });
 
   it('defers on 429 until X-RateLimit-Reset, then publishes once with the same idempotency key', async () => {
