@@ -31,6 +31,9 @@ export function payloads(f: Fixtures): Record<string, Record<string, unknown>> {
     daily_analytics_rollup: ws,
     weekly_report_generation: ws,
     monthly_summary: ws,
+    campaign_optimization: ws,
+    // No post is due in the fixtures: the job publishes nothing and completes.
+    social_media_posting: ws,
     email_sync: { ...ws, account_id: f.accountId },
     continuous_intelligence_update: ws,
     media_transcription: { ...ws, media_file_id: f.media['short.wav'] },

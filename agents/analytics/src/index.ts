@@ -1,8 +1,12 @@
 import { defineAgent } from '@fleet/runtime';
+import { runCampaignOptimization } from './campaign/campaign-optimization.ts';
 import { runDailyRollup } from './daily-rollup.ts';
 import { runReport } from './report-data.ts';
 
-/** analytics_queue worker: daily rollups per workspace and weekly/monthly reports built on them. */
+/**
+ * analytics_queue worker: daily rollups per workspace, weekly/monthly reports built on them, and
+ * campaign optimization over the same emails.
+ */
 export default defineAgent({
   name: 'analytics',
   queue: 'analytics_queue',
@@ -29,6 +33,15 @@ export default defineAgent({
         month: payload.month,
       });
       return { ...result, costUsd: 0 };
+    },
+    async campaign_optimization(payload, ctx) {
+      const asOf = payload.as_of ? new Date(payload.as_of) : new Date(ctx.job.timestamp);
+      const output = await runCampaignOptimization(ctx.db, { workspaceId: payload.workspace_id, asOf });
+      ctx.log.info(
+        { recommendations: output.recommendations.length, abTests: output.ab_tests.length },
+        'campaign optimization done',
+      );
+      return { output, costUsd: 0 };
     },
   },
 });

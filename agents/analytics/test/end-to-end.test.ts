@@ -109,6 +109,41 @@ describe('analytics agent through its queue', () => {
     expect(monthlyRow.output_data).toMatchObject({ period_start: '2025-05-01', period_end: '2025-05-31', days: 31 });
   });
 
+  it('runs campaign optimization, its output and recommendations in the audit row', async () => {
+    const ws = await createWorkspace(db, { timezone: 'Europe/Paris' });
+    const campaign = await db
+      .insertInto('email_campaigns')
+      .values({ workspace_id: ws, name: 'Launch' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const asOf = new Date('2025-06-10T12:00:00Z');
+    for (let i = 0; i < 300; i++) {
+      const sentAt = new Date(asOf.getTime() - (3 + (i % 20)) * 86_400_000);
+      const variant = i % 2 === 0 ? 'A' : 'B';
+      // B is opened every other time, A one time in ten.
+      const opened = variant === 'B' ? i % 4 === 1 : i % 20 === 0;
+      await insertEmail(db, ws, {
+        direction: 'outbound',
+        sent_at: sentAt,
+        campaign_id: campaign.id,
+        variant,
+        subject: `Subject ${variant}`,
+        opened_at: opened ? new Date(sentAt.getTime() + 60_000) : null,
+      });
+    }
+    const job = await producer.enqueue('analytics_queue', 'campaign_optimization', {
+      workspace_id: ws,
+      as_of: asOf.toISOString(),
+    });
+    const row = await terminalRow(job.jobId);
+    expect(row).toMatchObject({ status: 'completed', task_type: 'campaign_optimization', workspace_id: ws });
+    expect(row.output_data).toMatchObject({ workspace_id: ws, as_of: asOf.toISOString(), timezone: 'Europe/Paris' });
+    expect(row.output_data.ab_tests).toMatchObject([{ campaign: 'Launch', status: 'winner', winner: 'B' }]);
+    expect(row.output_data.recommendations).toContainEqual(
+      expect.objectContaining({ kind: 'ab_winner', scope: 'Launch' }),
+    );
+  });
+
   it('fails a weekly report for a week_start that is not a Monday, without retrying', async () => {
     const ws = await createWorkspace(db);
     const job = await producer.enqueue('analytics_queue', 'weekly_report_generation', {

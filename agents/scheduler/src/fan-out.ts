@@ -129,6 +129,9 @@ export function payloadFor(schedule: Schedule, target: Target, slot: number): Js
       return { ...ws, week_start: previousWeekStart(at, tz) };
     case 'monthly_summary':
       return { ...ws, month: previousMonth(at, tz) };
+    case 'campaign_optimization':
+      // As of the tick, so a late run analyses the window the tick meant.
+      return { ...ws, as_of: at.toISOString() };
     default:
       return ws;
   }

@@ -13,6 +13,8 @@ export const SCHEDULE_NAMES = [
   'daily_analytics_rollup',
   'weekly_report',
   'monthly_summary',
+  'campaign_optimization',
+  'social_media_posting',
   'system_health_check',
   'data_cleanup',
   'content_calendar_sync',
@@ -80,6 +82,18 @@ export const SCHEDULE_TARGETS: Record<ScheduleName, ScheduleTarget> = {
   },
   weekly_report: { queue: 'analytics_queue', job: 'weekly_report_generation', fanOut: 'workspaces', overlap: 'queue' },
   monthly_summary: { queue: 'analytics_queue', job: 'monthly_summary', fanOut: 'workspaces', overlap: 'queue' },
+  campaign_optimization: {
+    queue: 'analytics_queue',
+    job: 'campaign_optimization',
+    fanOut: 'workspaces',
+    overlap: 'skip',
+  },
+  social_media_posting: {
+    queue: 'social_media_queue',
+    job: 'social_media_posting',
+    fanOut: 'workspaces',
+    overlap: 'skip',
+  },
   system_health_check: { queue: 'maintenance_queue', job: 'system_health_check', fanOut: 'fleet', overlap: 'skip' },
   data_cleanup: { queue: 'maintenance_queue', job: 'data_cleanup', fanOut: 'fleet', overlap: 'skip' },
   content_calendar_sync: {
@@ -103,6 +117,8 @@ export const DEFAULT_CRON: Record<ScheduleName, string> = {
   daily_analytics_rollup: '15 0 * * *',
   weekly_report: '0 6 * * 1',
   monthly_summary: '0 7 1 * *',
+  campaign_optimization: '30 4 * * *',
+  social_media_posting: '*/5 * * * *',
   system_health_check: '*/5 * * * *',
   data_cleanup: '30 3 * * *',
   // Posts are planned to the minute; a calendar edit reaches the workspace within 15 minutes.

@@ -162,6 +162,16 @@ describe('fanOut', () => {
     expect(await jobsOf('analytics_queue')).toHaveLength(6);
   });
 
+  it('gives campaign optimization its tick as as_of, and adds nothing while the last one waits', async () => {
+    const slot = Date.parse('2025-06-01T04:30:00Z');
+    expect(await fanOut(t.db, producer, schedules.campaign_optimization, slot)).toMatchObject({ created: 3 });
+    const jobs = await jobsOf('analytics_queue');
+    expect(jobs.map((j) => j.data.as_of)).toEqual(Array(3).fill('2025-06-01T04:30:00.000Z'));
+    expect(jobs.map((j) => j.name)).toEqual(Array(3).fill('campaign_optimization'));
+    const next = await fanOut(t.db, producer, schedules.campaign_optimization, slot + 86_400_000);
+    expect(next).toMatchObject({ created: 0, overlapping: 3 });
+  });
+
   it('adds one fleet-wide maintenance job without a workspace', async () => {
     const result = await fanOut(t.db, producer, schedules.system_health_check, Date.parse('2025-06-01T10:05:00Z'));
     expect(result).toMatchObject({ targets: 1, created: 1 });

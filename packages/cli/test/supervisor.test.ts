@@ -172,6 +172,7 @@ describe('selectComponents', () => {
       'media-transcription': 9468,
       scheduler: 9469,
       'content-calendar': 9470,
+      'social-publisher': 9471,
     });
     expect(probePort(9464, agents.find((c) => c.name === 'analytics')!, 2)).toBe(9464 + 1 + REPLICA_PORT_STRIDE);
     for (const offset of Object.values(PROBE_PORT_OFFSETS)) expect(offset).toBeLessThan(REPLICA_PORT_STRIDE);

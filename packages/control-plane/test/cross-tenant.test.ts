@@ -7,6 +7,7 @@ import emailIntegration from '@fleet/agent-email-integration';
 import { addMailAccount } from '@fleet/agent-email-integration/mail-accounts';
 import mediaTranscription from '@fleet/agent-media-transcription';
 import scheduler from '@fleet/agent-scheduler';
+import socialPublisher from '@fleet/agent-social-publisher';
 import { catalog, QUEUE_NAMES } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
@@ -113,6 +114,8 @@ beforeAll(async () => {
       'daily_analytics_rollup',
       'weekly_report',
       'monthly_summary',
+      'campaign_optimization',
+      'social_media_posting',
       'system_health_check',
       'data_cleanup',
       'content_calendar_sync',
@@ -141,6 +144,7 @@ beforeAll(async () => {
       },
     ],
     [contentCalendar, { MAIL_TOKEN_ENCRYPTION_KEY: tokenKey.toString('base64'), CALDAV_ALLOWED_HOSTS: '127.0.0.1' }],
+    [socialPublisher, { MAIL_TOKEN_ENCRYPTION_KEY: tokenKey.toString('base64'), SOCIAL_ALLOWED_HOSTS: '127.0.0.1' }],
     // The scheduler runs with every schedule off: only jobs enqueued here reach maintenance_queue.
     [scheduler, noSchedules],
   ] as const;

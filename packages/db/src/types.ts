@@ -195,6 +195,9 @@ export interface EmailsTable {
   intelligence_claimed_until: Timestamp | null;
   intelligence_attempts: Generated<number>;
   intelligence_error: string | null;
+  /** The campaign and A/B variant this outbound email belongs to (160). */
+  campaign_id: string | null;
+  variant: string | null;
 }
 
 export interface EmailInsightsTable {
@@ -358,6 +361,57 @@ export interface ContentCalendarItemsTable {
   deleted_at: Timestamp | null;
 }
 
+/** A mailing or A/B test of a workspace (160). */
+export interface EmailCampaignsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  name: string;
+  tested: Generated<'subject' | 'body' | 'sender' | 'other'>;
+  started_at: Timestamp | null;
+  created_at: WithDefault<Timestamp>;
+}
+
+/** A workspace's account on a social platform (155); the token only as ciphertext. */
+export interface SocialAccountsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  platform: 'mastodon' | 'x';
+  base_url: string;
+  handle: string;
+  platform_user_id: string | null;
+  access_token_encrypted: string;
+  is_active: Generated<boolean>;
+  created_at: WithDefault<Timestamp>;
+}
+
+/** A post to publish, its idempotency key and, once published, the platform's id (155). */
+export interface SocialPostsTable {
+  id: Generated<string>;
+  workspace_id: string;
+  account_id: string;
+  calendar_item_id: string | null;
+  text: string;
+  media: WithDefault<JSONColumnType<SocialPostMedia[], SocialPostMedia[] | string, SocialPostMedia[] | string>>;
+  scheduled_at: Timestamp;
+  status: Generated<'draft' | 'scheduled' | 'publishing' | 'published' | 'rejected' | 'cancelled'>;
+  idempotency_key: Generated<string>;
+  publish_attempts: Generated<number>;
+  create_sent_at: Timestamp | null;
+  claimed_until: Timestamp | null;
+  platform_post_id: string | null;
+  platform_post_url: string | null;
+  published_at: Timestamp | null;
+  last_error: string | null;
+  created_at: WithDefault<Timestamp>;
+  updated_at: WithDefault<Timestamp>;
+}
+
+/** One image of a social post: fetched from `url` when the post is published. */
+export interface SocialPostMedia {
+  url: string;
+  alt_text?: string;
+}
+
 /** Every table the fleet touches. */
 export interface Database {
   api_keys: ApiKeysTable;
@@ -380,6 +434,9 @@ export interface Database {
   analytics_reports: AnalyticsReportsTable;
   content_calendars: ContentCalendarsTable;
   content_calendar_items: ContentCalendarItemsTable;
+  email_campaigns: EmailCampaignsTable;
+  social_accounts: SocialAccountsTable;
+  social_posts: SocialPostsTable;
 }
 
 export type Task = Selectable<AutonomousTasksTable>;

@@ -6,13 +6,19 @@
 import type { TaskType } from '@fleet/db';
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
-import { dailyAnalyticsRollupPayload, monthlySummaryPayload, weeklyReportPayload } from './jobs/analytics.ts';
+import {
+  campaignOptimizationPayload,
+  dailyAnalyticsRollupPayload,
+  monthlySummaryPayload,
+  weeklyReportPayload,
+} from './jobs/analytics.ts';
 import { contactEnrichmentPayload, leadScoringBatchPayload } from './jobs/contact-intelligence.ts';
 import { contentCalendarSyncPayload } from './jobs/content-calendar.ts';
 import { continuousIntelligencePayload } from './jobs/continuous-intelligence.ts';
 import { emailSyncPayload } from './jobs/email-integration.ts';
 import { dataCleanupPayload, systemHealthCheckPayload } from './jobs/maintenance.ts';
 import { mediaTranscriptionPayload } from './jobs/media-transcription.ts';
+import { socialMediaPostingPayload } from './jobs/social-media.ts';
 
 /**
  * Who may run a job, and how far its effects reach (docs/security.md):
@@ -83,7 +89,7 @@ export const catalog = {
   }),
   analytics_queue: defineQueue({
     agent: 'analytics',
-    description: 'Daily rollups and weekly/monthly reports.',
+    description: 'Daily rollups, weekly/monthly reports and campaign optimization.',
     defaultJobOptions: standardOptions,
     maxPayloadBytes: 16 * 1024,
     jobs: {
@@ -104,6 +110,13 @@ export const catalog = {
         scope: 'workspace',
         payload: monthlySummaryPayload,
         description: 'Monthly summary with month-over-month deltas and highlights.',
+      },
+      campaign_optimization: {
+        taskType: 'campaign_optimization',
+        scope: 'workspace',
+        payload: campaignOptimizationPayload,
+        description:
+          'Best send time per workspace and segment, A/B results with significance tests, fatigue, and recommendations.',
       },
     },
   }),
@@ -161,6 +174,22 @@ export const catalog = {
         payload: contentCalendarSyncPayload,
         description:
           'Two-way sync of the content calendar with one CalDAV calendar: sync token or ETags, time zones, recurrence, deletions.',
+      },
+    },
+  }),
+  social_media_queue: defineQueue({
+    agent: 'social-publisher',
+    description: 'Publishing scheduled social posts (Mastodon, X).',
+    // Every attempt is idempotent (publish-post.ts), so a timeout can safely be retried a few times.
+    defaultJobOptions: { ...standardOptions, attempts: 5, backoff: { type: 'exponential', delay: 10_000 } },
+    maxPayloadBytes: 16 * 1024,
+    jobs: {
+      social_media_posting: {
+        taskType: 'social_media_posting',
+        scope: 'workspace',
+        payload: socialMediaPostingPayload,
+        description:
+          'Publish one scheduled post, or every post due, to its Mastodon or X account, exactly once; rules checked first.',
       },
     },
   }),

@@ -7,5 +7,6 @@ export {
   describe as describeUrl,
   RefusedUrlError,
   type SafeFetch,
+  type SafeFetchInit,
   type SafeFetchOptions,
 } from './safe-fetch.ts';

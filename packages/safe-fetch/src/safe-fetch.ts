@@ -7,7 +7,7 @@
  * refusal names the hop.
  */
 import tls from 'node:tls';
-import { Agent, buildConnector, type Response, fetch as undiciFetch } from 'undici';
+import { Agent, buildConnector, type RequestInit, type Response, fetch as undiciFetch } from 'undici';
 import type { Allowlist } from './address-rules.ts';
 import { checkedAddress, explainRefusal, type LookupAll, RefusedAddressError } from './checked-host.ts';
 
@@ -37,17 +37,27 @@ export class RefusedUrlError extends Error {
   }
 }
 
+export interface SafeFetchInit {
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  /** GET when omitted. */
+  method?: string;
+  /**
+   * A request body (an API call: a provider's POST). A request with a body follows no redirect:
+   * the 3xx answer is returned as it is, since resending a body elsewhere is never what an API
+   * call meant.
+   */
+  body?: RequestInit['body'];
+}
+
 export interface SafeFetch {
   /**
-   * Requests `url` (GET unless `method` says otherwise), every hop's addresses judged before
-   * connecting. GET and HEAD follow redirects; other methods (a CalDAV PUT, REPORT, DELETE) get
-   * the redirect response itself, since replaying a write to wherever a server points is the
-   * caller's decision.
+   * Requests `url` (GET unless `init.method` says otherwise), every hop's addresses judged before
+   * connecting. GET and HEAD without a body follow redirects; other requests (a CalDAV PUT,
+   * REPORT, DELETE, a provider's POST) get the redirect response itself, since replaying a write
+   * to wherever a server points is the caller's decision.
    */
-  fetch(
-    url: string | URL,
-    init?: { signal?: AbortSignal; headers?: Record<string, string>; method?: string; body?: string },
-  ): Promise<Response>;
+  fetch(url: string | URL, init?: SafeFetchInit): Promise<Response>;
   /** Closes the connections kept open. */
   close(): Promise<void>;
 }
@@ -92,9 +102,11 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
         let res: Response;
         try {
           res = await undiciFetch(current, {
-            method: init.method,
-            body: init.body,
             signal: init.signal,
+            method: init.method,
+            // A form must be undici's FormData (`import { FormData } from 'undici'`): this undici
+            // does not serialise the global one, which belongs to the undici bundled with Node.
+            body: init.body,
             // Headers are meant for the origin they were given for, not for wherever it redirects.
             headers: hop === 0 ? init.headers : undefined,
             redirect: 'manual',
@@ -105,7 +117,7 @@ export function createSafeFetch(options: SafeFetchOptions): SafeFetch {
           if (cause instanceof RefusedAddressError) throw refused(current, hop, cause);
           throw error;
         }
-        const follows = init.method === undefined || /^(GET|HEAD)$/i.test(init.method);
+        const follows = (init.method === undefined || /^(GET|HEAD)$/i.test(init.method)) && init.body === undefined;
         const location = follows && REDIRECTS.has(res.status) ? res.headers.get('location') : null;
         if (location === null) return res;
         await res.body?.cancel().catch(() => {});

@@ -265,6 +265,22 @@ describe('with an allowlist', () => {
     }
   });
 
+  it('sends a method and body to an opened host, refuses them elsewhere, and follows no redirect with a body', async () => {
+    const http = createSafeFetch({ allow: parseAllowlist(['127.0.0.2']), allowVariable: VARIABLE });
+    try {
+      const posted = await http.fetch(media.url('/api'), { method: 'POST', body: 'hello' });
+      expect(await posted.text()).toBe('media');
+      expect((await refusal(http.fetch(internal.url('/api'), { method: 'POST', body: 'x' }))).rule).toBe('allowlist');
+      const redirected = await http.fetch(media.url('/to-internal'), { method: 'POST', body: 'x' });
+      expect(redirected.status).toBe(302);
+    } finally {
+      await http.close();
+    }
+    expect(media.hits).toContain('/api');
+    expect(internal.hits).not.toContain('/api');
+    expect(internal.hits).not.toContain('/admin');
+  });
+
   it('gives up after the redirect limit', async () => {
     const loop = await serve('127.0.0.5', 'loop', { '/a': '/b', '/b': '/a' });
     servers.push(loop);

@@ -36,6 +36,7 @@ export const PROBE_PORT_OFFSETS: Readonly<Record<string, number>> = {
   'media-transcription': 4,
   scheduler: 5,
   'content-calendar': 6,
+  'social-publisher': 7,
 };
 export const REPLICA_PORT_STRIDE = 10;
 

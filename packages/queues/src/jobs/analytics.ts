@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseFields, isoDate, isoMonth, workspaceId } from '../common.ts';
+import { baseFields, isoDate, isoDateTime, isoMonth, workspaceId } from '../common.ts';
 
 export const dailyAnalyticsRollupPayload = z.strictObject({
   ...baseFields,
@@ -20,4 +20,14 @@ export const monthlySummaryPayload = z.strictObject({
   workspace_id: workspaceId,
   /** 'YYYY-MM'; the last complete month when omitted. */
   month: isoMonth.optional(),
+});
+
+export const campaignOptimizationPayload = z.strictObject({
+  ...baseFields,
+  workspace_id: workspaceId,
+  /**
+   * The instant the analysis is as of (its window ends settle_hours before it); the job's
+   * creation time when omitted, so a retry of the same job gives the same answer.
+   */
+  as_of: isoDateTime.optional(),
 });
