@@ -3,6 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { OpsDeps } from '@fleet/ops';
+import type { RedisClient } from '@fleet/queues';
 import { QUEUE_NAMES } from '@fleet/queues';
 import Fastify, {
   type FastifyBaseLogger,
@@ -11,7 +12,6 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createAuth, requireAdmin } from './auth.ts';
@@ -24,7 +24,7 @@ import { dashboardRoutes } from './routes/dashboard.ts';
 export interface AppOptions {
   deps: OpsDeps;
   /** Connection for the shared rate-limit counters (producer role). */
-  rateLimitRedis: Redis;
+  rateLimitRedis: RedisClient;
   log: Logger;
   adminKey: string;
   sessionTtlMs: number;
