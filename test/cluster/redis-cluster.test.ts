@@ -162,7 +162,17 @@ const ALL_QUEUES = [...QUEUE_NAMES, TICK_QUEUE];
 const rowsOf = (jobIds: string[]) =>
   db
     .selectFrom('autonomous_tasks')
-    .select(['job_id', 'queue_name', 'task_type', 'attempt', 'status', 'error_message', 'executed_at', 'completed_at'])
+    .select([
+      'job_id',
+      'queue_name',
+      'task_type',
+      'attempt',
+      'status',
+      'error_message',
+      'executed_at',
+      'completed_at',
+      'output_data',
+    ])
     .where('job_id', 'in', jobIds)
     .execute();
 
@@ -255,6 +265,18 @@ describe('the fleet on a Redis Cluster', () => {
       expect(row, j.job).toBeDefined();
       expect(`${j.job}: ${row!.status} ${row!.error_message ?? ''}`).toBe(`${j.job}: completed `);
     }
+    // The health check asked every master for its eviction policy; data_cleanup trimmed every
+    // queue on its own shard.
+    const health = rows.find((r) => r.task_type === 'system_health_check')!.output_data as {
+      redis: { ok: boolean; eviction_safe: boolean; masters?: { maxmemory_policy: string }[] };
+    };
+    expect(health.redis).toMatchObject({ ok: true, eviction_safe: true });
+    expect(health.redis.masters?.map((m) => m.maxmemory_policy)).toEqual(['noeviction', 'noeviction', 'noeviction']);
+    const cleanup = rows.find((r) => r.task_type === 'data_cleanup')!.output_data as {
+      jobs_removed: Record<string, unknown>;
+    };
+    expect(Object.keys(cleanup.jobs_removed).sort()).toEqual([...ALL_QUEUES].sort());
+    expect(Object.values(cleanup.jobs_removed).filter((v) => (v as { error?: string }).error)).toEqual([]);
     expect(transcription.requests.length).toBeGreaterThanOrEqual(1);
     expect(enrichment.requests.length).toBeGreaterThanOrEqual(1);
   });
