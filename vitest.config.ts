@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'agents/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'agents/*/test/**/*.test.ts', 'test/cluster/**/*.test.ts'],
     globalSetup: ['packages/testing/src/global-setup.ts'],
     // Every file gets its own database and Redis prefix, so files run in parallel; two workers
     // match the two cores the fleet's Node, Redis and Postgres share on CI.

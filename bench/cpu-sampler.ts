@@ -43,7 +43,11 @@ export interface CpuSampler {
  * `monitor` is a connection of its own (its backend is excluded from the figures); `redis` any
  * client of the Redis server under test.
  */
-export function createCpuSampler(opts: { monitor: pg.Client; database: string; redis: Redis }): CpuSampler {
+export function createCpuSampler(opts: {
+  monitor: pg.Client;
+  database: string;
+  redis: Pick<Redis, 'info'>;
+}): CpuSampler {
   return {
     async snapshot() {
       const { rows } = await opts.monitor.query<{ pid: number }>(

@@ -111,7 +111,7 @@ async function run(rate: number, mode: 'raw' | 'audited') {
     };
     close = () => queue.close();
   } else {
-    const producer = createProducer({ redisUrl, prefix, db: PENDING ? bench.db : undefined });
+    const producer = createProducer({ redis: redisUrl, prefix, db: PENDING ? bench.db : undefined });
     queue = producer.queue('maintenance_queue');
     add = async () => (await producer.enqueue('maintenance_queue', 'system_health_check', payload)).jobId;
     close = () => producer.close();

@@ -149,7 +149,7 @@ export async function captureCases(url: string, redisUrl: string, ws: Workspaces
         }),
       () => 'page',
     );
-    const producer = createProducer({ redisUrl, prefix: `{bench-q-${process.pid}}` });
+    const producer = createProducer({ redis: redisUrl, prefix: `{bench-q-${process.pid}}` });
     const deps = { db, producer } as unknown as OpsDeps;
     try {
       await run(

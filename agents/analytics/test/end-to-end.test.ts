@@ -24,7 +24,7 @@ beforeAll(async () => {
   t = await createTestDatabase('analytics_e2e');
   db = t.db;
   r = createTestRedis('analytics-e2e');
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db });
   agent = await startAgent(agentDefinition, {
     env: {
       DATABASE_URL: t.url,

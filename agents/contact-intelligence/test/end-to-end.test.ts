@@ -35,7 +35,7 @@ beforeAll(async () => {
     },
     'flaky@northwind.io': { status: 503 },
   });
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db });
   agent = await startAgent(agentDefinition, {
     env: {
       DATABASE_URL: t.url,

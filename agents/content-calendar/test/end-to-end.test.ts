@@ -34,7 +34,7 @@ beforeAll(async () => {
   [t, radicale] = await Promise.all([createTestDatabase('content_calendar_e2e'), startRadicale()]);
   r = createTestRedis('content-calendar-e2e');
   client = await radicale.addUser('bo', PASSWORD);
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(agentDefinition, {
     env: {
       DATABASE_URL: t.url,

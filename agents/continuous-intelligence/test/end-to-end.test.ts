@@ -28,7 +28,7 @@ beforeAll(async () => {
       ? messageReply('{"intent": ', USAGE, 'claude-e2e')
       : messageReply(insightJson(), USAGE, 'claude-e2e'),
   );
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db });
   agent = await startAgent(agentDefinition, {
     env: {
       DATABASE_URL: t.url,

@@ -21,7 +21,7 @@ beforeAll(async () => {
   r = createTestRedis('email-e2e');
   stub = new GmailStub();
   await stub.start();
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(agentDefinition, {
     env: {
       DATABASE_URL: t.url,

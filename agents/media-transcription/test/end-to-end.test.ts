@@ -27,7 +27,7 @@ beforeAll(async () => {
     .values({ org_id: org.id, name: 'WS' })
     .returning('id')
     .executeTakeFirstOrThrow());
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(agentDefinition, {
     env: {
       DATABASE_URL: t.url,

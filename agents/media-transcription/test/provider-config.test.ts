@@ -64,7 +64,7 @@ describe('an agent without a usable provider', () => {
   beforeAll(async () => {
     t = await createTestDatabase('media_noprov');
     r = createTestRedis('media-noprov');
-    producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+    producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
     const destination = new Writable({
       write(chunk, _encoding, done) {
         for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));

@@ -1,8 +1,14 @@
-import { ConfigError } from '@fleet/config';
+import { ConfigError, redisTargetOf } from '@fleet/config';
 import type { Database } from '@fleet/db';
-import { createProducer, createRedis, type Producer, QUEUE_NAMES } from '@fleet/queues';
+import {
+  createProducer,
+  createRedis,
+  type Producer,
+  QUEUE_NAMES,
+  queueKeyPrefix,
+  type RedisClient,
+} from '@fleet/queues';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { type SchedulerEnv, schedulesFromEnv } from './env.ts';
@@ -18,7 +24,7 @@ export interface SchedulerDeps {
   reconciled: ReconcileResult;
   producer: Producer;
   /** Fail-fast client for health probes; also the tick queue's connection. */
-  redis: Redis;
+  redis: RedisClient;
   tickQueue: Queue;
   tickWorker: TickWorker;
   /** Every catalog queue plus the tick queue, for depth checks and trimming. */
@@ -54,9 +60,13 @@ export async function createSchedulerDeps(ctx: {
     throw error;
   }
 
-  const producer = createProducer({ redisUrl: env.REDIS_URL, prefix: env.QUEUE_PREFIX, db });
-  const redis = createRedis(env.REDIS_URL, 'producer');
-  const tickQueue = new Queue(TICK_QUEUE, { connection: redis, prefix: env.QUEUE_PREFIX });
+  const redisTarget = redisTargetOf(env);
+  const producer = createProducer({ redis: redisTarget, prefix: env.QUEUE_PREFIX, db });
+  const redis = createRedis(redisTarget, 'producer');
+  const tickQueue = new Queue(TICK_QUEUE, {
+    connection: redis,
+    prefix: queueKeyPrefix(redis, env.QUEUE_PREFIX, TICK_QUEUE),
+  });
   tickQueue.on('error', (err) => log.warn({ err }, 'tick queue connection error'));
   let tickWorker: TickWorker | undefined;
   try {
@@ -69,7 +79,7 @@ export async function createSchedulerDeps(ctx: {
       'schedules reconciled',
     );
     tickWorker = startTickWorker({
-      redisUrl: env.REDIS_URL,
+      redis: redisTarget,
       prefix: env.QUEUE_PREFIX,
       db,
       producer,

@@ -1,4 +1,4 @@
-import { positiveInt, queuePrefix, redisUrl } from '@fleet/config';
+import { positiveInt, queuePrefix, redisEnv } from '@fleet/config';
 import { z } from 'zod';
 import { buildSchedules, cronEnvName, SCHEDULE_NAMES, type Schedule, type ScheduleName } from './schedules.ts';
 
@@ -39,7 +39,7 @@ const cronVars = Object.fromEntries(SCHEDULE_NAMES.map((n) => [cronEnvName(n), z
 /** The scheduler's own variables (the runtime's are parsed with them). */
 export const schedulerEnvShape = {
   // The runtime parses these too; declared here so setup() sees them typed.
-  REDIS_URL: redisUrl,
+  ...redisEnv,
   QUEUE_PREFIX: queuePrefix.default('{fleet}'),
 
   /** Time zone of every cron pattern unless a schedule sets its own. */

@@ -1,7 +1,7 @@
 import type { Database } from '@fleet/db';
+import { masters, type RedisClient } from '@fleet/queues';
 import { withTimeout } from '@fleet/runtime';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Kysely, sql } from 'kysely';
 
 export interface HealthThresholds {
@@ -20,7 +20,7 @@ export interface HealthThresholds {
 export interface HealthDeps {
   db: Kysely<Database>;
   /** A fail-fast Redis client (producer role) for PING and INFO. */
-  redis: Redis;
+  redis: RedisClient;
   /** The queues to inspect, by name. */
   queues: Record<string, Queue>;
   thresholds: HealthThresholds;
@@ -51,9 +51,12 @@ export type HealthReport = {
     ok: boolean;
     latency_ms: number;
     error?: string;
+    /** The policy of every master when they agree; otherwise the first unsafe one. */
     maxmemory_policy: string | null;
-    /** BullMQ loses jobs silently when Redis evicts keys; only `noeviction` is safe. */
+    /** BullMQ loses jobs silently when Redis evicts keys; only `noeviction` is safe, on every master. */
     eviction_safe: boolean;
+    /** On a cluster: each master's address and policy (a single server is not listed). */
+    masters?: { address: string; maxmemory_policy: string | null }[];
   };
   queues: Record<string, QueueHealth | { error: string }>;
   failures_last_hour: {
@@ -105,6 +108,18 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value?: T; 
 export function parseMaxmemoryPolicy(info: string): string | null {
   const match = /^maxmemory_policy:(\S+)/m.exec(info);
   return match ? match[1]! : null;
+}
+
+/** Each master's eviction policy: a cluster's shards are configured one by one, so each is asked. */
+async function masterPolicies(redis: RedisClient): Promise<{ address: string; maxmemory_policy: string | null }[]> {
+  const nodes = masters(redis);
+  if (nodes.length === 0) throw new Error('no Redis Cluster master is connected');
+  return Promise.all(
+    nodes.map(async (node) => ({
+      address: `${node.options.host}:${node.options.port}`,
+      maxmemory_policy: parseMaxmemoryPolicy(await node.info('memory')),
+    })),
+  );
 }
 
 /** When a job became ready to run: its creation plus any delay. */
@@ -209,15 +224,18 @@ export async function healthCheck(deps: HealthDeps): Promise<HealthReport> {
   const [pg, ping, info] = await Promise.all([
     timed(() => withTimeout(sql`SELECT 1`.execute(deps.db), timeout, 'Postgres')),
     timed(() => withTimeout(deps.redis.ping(), timeout, 'Redis')),
-    timed(() => withTimeout(deps.redis.info('memory'), timeout, 'Redis INFO')),
+    timed(() => withTimeout(masterPolicies(deps.redis), timeout, 'Redis INFO')),
   ]);
   if (pg.error) problems.push(`postgres: unreachable (${pg.error})`);
   if (ping.error) problems.push(`redis: unreachable (${ping.error})`);
-  const policy = info.value ? parseMaxmemoryPolicy(info.value) : null;
-  const evictionSafe = policy === 'noeviction';
+  const policies = info.value ?? [];
+  const unsafe = policies.filter((m) => m.maxmemory_policy !== 'noeviction');
+  const evictionSafe = policies.length > 0 && unsafe.length === 0;
+  const policy = (unsafe[0] ?? policies[0])?.maxmemory_policy ?? null;
   if (!ping.error && !evictionSafe) {
+    const where = deps.redis.isCluster && unsafe.length > 0 ? ` on ${unsafe.map((m) => m.address).join(', ')}` : '';
     problems.push(
-      `redis: maxmemory-policy is ${policy ?? 'unknown'}; set it to noeviction or queued jobs may be evicted`,
+      `redis: maxmemory-policy is ${policy ?? 'unknown'}${where}; set it to noeviction or queued jobs may be evicted`,
     );
   }
 
@@ -289,6 +307,7 @@ export async function healthCheck(deps: HealthDeps): Promise<HealthReport> {
       latency_ms: ping.ms,
       ...(ping.error ? { error: ping.error } : {}),
       maxmemory_policy: policy,
+      ...(deps.redis.isCluster ? { masters: policies } : {}),
       eviction_safe: evictionSafe,
     },
     queues,

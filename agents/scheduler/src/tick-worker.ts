@@ -1,5 +1,5 @@
 import type { Database } from '@fleet/db';
-import { createRedis, type Producer } from '@fleet/queues';
+import { createRedis, type Producer, queueKeyPrefix, type RedisTarget } from '@fleet/queues';
 import { type Job, Worker } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -19,7 +19,8 @@ export function tickSlot(job: Pick<Job, 'id' | 'timestamp' | 'opts'>): number {
 }
 
 export interface TickWorkerOptions {
-  redisUrl: string;
+  /** A redis:// URL or a cluster. */
+  redis: RedisTarget;
   prefix: string;
   db: Kysely<Database>;
   producer: Producer;
@@ -40,7 +41,7 @@ export interface TickWorker {
 }
 
 export function startTickWorker(options: TickWorkerOptions): TickWorker {
-  const connection = createRedis(options.redisUrl, 'worker');
+  const connection = createRedis(options.redis, 'worker');
   const byName = new Map(options.schedules.map((s) => [s.name as string, s]));
   const log = options.log.child({ component: 'tick-worker' });
   const worker = new Worker<TickData, FanOutResult | { skipped: string }>(
@@ -71,7 +72,7 @@ export function startTickWorker(options: TickWorkerOptions): TickWorker {
     },
     {
       connection,
-      prefix: options.prefix,
+      prefix: queueKeyPrefix(connection, options.prefix, TICK_QUEUE),
       concurrency: options.concurrency ?? 2,
       autorun: true,
     },

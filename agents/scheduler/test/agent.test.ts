@@ -1,9 +1,8 @@
 import type { Database } from '@fleet/db';
-import { createProducer, createRedis, type Producer } from '@fleet/queues';
+import { createProducer, createRedis, type Producer, type RedisClient } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CleanupReport } from '../src/cleanup.ts';
@@ -16,7 +15,7 @@ import { agentEnv, insertTaskRow, seedOrg, seedWorkspace } from './helpers.ts';
 let t: TestDatabase;
 let r: TestRedis;
 let producer: Producer;
-let connection: Redis;
+let connection: RedisClient;
 let ticks: Queue;
 let active: string[];
 const running: RunningAgent[] = [];
@@ -32,7 +31,7 @@ const schedulesJson = JSON.stringify({
 beforeAll(async () => {
   t = await createTestDatabase('sched_agent');
   r = createTestRedis('sched-agent');
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   connection = createRedis(r.url, 'producer');
   ticks = new Queue(TICK_QUEUE, { connection, prefix: r.prefix });
   const org = await seedOrg(t.db);

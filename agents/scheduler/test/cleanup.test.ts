@@ -1,14 +1,13 @@
-import { createRedis } from '@fleet/queues';
+import { createRedis, type RedisClient } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cleanup, deleteOldTaskRows } from '../src/cleanup.ts';
 import { insertTaskRow, seedOrg, seedWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
-let connection: Redis;
+let connection: RedisClient;
 let queue: Queue;
 const DAY = 86_400_000;
 

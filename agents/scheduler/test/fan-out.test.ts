@@ -19,7 +19,7 @@ const schedules = Object.fromEntries(buildSchedules({ tz: 'UTC' }).map((s) => [s
 beforeAll(async () => {
   t = await createTestDatabase('sched_fanout');
   r = createTestRedis('sched-fanout');
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   const org = await seedOrg(t.db);
   active = [
     await seedWorkspace(t.db, org),

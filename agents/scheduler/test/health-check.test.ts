@@ -1,7 +1,6 @@
-import { createProducer, createRedis, type Producer, QUEUE_NAMES } from '@fleet/queues';
+import { createProducer, createRedis, type Producer, QUEUE_NAMES, type RedisClient } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type HealthThresholds, healthCheck, parseMaxmemoryPolicy, type QueueHealth } from '../src/health-check.ts';
 import { insertTaskRow } from './helpers.ts';
@@ -9,7 +8,7 @@ import { insertTaskRow } from './helpers.ts';
 let t: TestDatabase;
 let r: TestRedis;
 let producer: Producer;
-let redis: Redis;
+let redis: RedisClient;
 let queues: Record<string, Queue>;
 
 const thresholds: HealthThresholds = {
@@ -23,7 +22,7 @@ const thresholds: HealthThresholds = {
 beforeAll(async () => {
   t = await createTestDatabase('sched_health');
   r = createTestRedis('sched-health');
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix });
+  producer = createProducer({ redis: r.url, prefix: r.prefix });
   redis = createRedis(r.url, 'producer');
   queues = Object.fromEntries(QUEUE_NAMES.map((n) => [n, producer.queue(n)]));
 });

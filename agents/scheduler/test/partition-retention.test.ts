@@ -4,9 +4,10 @@
  * a row executed after the cutoff is kept whole, and workspace-scoped cleanup deletes only that
  * workspace's rows and never drops a partition.
  */
+
+import type { RedisClient } from '@fleet/queues';
 import { createRedis } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@fleet/testing';
-import type { Redis } from 'ioredis';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { seedOrg, seedWorkspace } from './helpers.ts';
 const DAY = 86_400_000;
 let t: TestDatabase;
 let r: TestRedis;
-let redis: Redis;
+let redis: RedisClient;
 let wsA: string;
 let wsB: string;
 

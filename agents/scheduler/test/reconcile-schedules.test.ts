@@ -1,14 +1,13 @@
-import { createRedis } from '@fleet/queues';
+import { createRedis, type RedisClient } from '@fleet/queues';
 import { createTestRedis, type TestRedis } from '@fleet/testing';
 import { Queue } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listSchedulers, reconcileSchedules, TICK_QUEUE } from '../src/reconcile-schedules.ts';
 import { buildSchedules, SCHEDULE_NAMES } from '../src/schedules.ts';
 
 let r: TestRedis;
-let connections: Redis[];
+let connections: RedisClient[];
 let a: Queue;
 let b: Queue;
 

@@ -1,7 +1,6 @@
-import { createProducer, createRedis, type Producer } from '@fleet/queues';
+import { createProducer, createRedis, type Producer, type RedisClient } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fanOut } from '../src/fan-out.ts';
@@ -13,7 +12,7 @@ import { seedOrg, seedWorkspace } from './helpers.ts';
 let t: TestDatabase;
 let r: TestRedis;
 let producer: Producer;
-let connection: Redis;
+let connection: RedisClient;
 let ticks: Queue;
 let active: string[];
 const log = pino({ level: 'silent' });
@@ -22,7 +21,7 @@ const schedules = buildSchedules({ tz: 'UTC' });
 beforeAll(async () => {
   t = await createTestDatabase('sched_tick');
   r = createTestRedis('sched-tick');
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   connection = createRedis(r.url, 'producer');
   ticks = new Queue(TICK_QUEUE, { connection, prefix: r.prefix });
   const org = await seedOrg(t.db);
@@ -45,7 +44,7 @@ describe('tick worker', () => {
   });
 
   it('fans a tick out to one job per active workspace', async () => {
-    const worker = startTickWorker({ redisUrl: r.url, prefix: r.prefix, db: t.db, producer, log, schedules });
+    const worker = startTickWorker({ redis: r.url, prefix: r.prefix, db: t.db, producer, log, schedules });
     try {
       const tick = await ticks.add('tick', { schedule: 'lead_scoring', v: 1 });
       await waitFor(async () => (await tick.getState()) === 'completed', { what: 'the tick to complete' });
@@ -68,7 +67,7 @@ describe('tick worker', () => {
     expect(direct.failed).toHaveLength(2);
     expect(direct.failed.every((f) => f.retryable && /WRONGTYPE/.test(f.error))).toBe(true);
 
-    const worker = startTickWorker({ redisUrl: r.url, prefix: r.prefix, db: t.db, producer, log, schedules });
+    const worker = startTickWorker({ redis: r.url, prefix: r.prefix, db: t.db, producer, log, schedules });
     try {
       const tick = await ticks.add(
         'tick',
@@ -99,7 +98,7 @@ describe('tick worker', () => {
 
   it('skips a tick for a schedule this process does not run', async () => {
     const onlySome = buildSchedules({ tz: 'UTC', overrides: { weekly_report: { enabled: false } } });
-    const worker = startTickWorker({ redisUrl: r.url, prefix: r.prefix, db: t.db, producer, log, schedules: onlySome });
+    const worker = startTickWorker({ redis: r.url, prefix: r.prefix, db: t.db, producer, log, schedules: onlySome });
     try {
       const tick = await ticks.add('tick', { schedule: 'weekly_report', v: 1 });
       await waitFor(async () => (await tick.getState()) === 'completed', { what: 'the tick to complete' });

@@ -40,7 +40,7 @@ beforeAll(async () => {
   mastodon = await new MastodonStub('e2e-mastodon-token-41d8').start();
   x = await new XStub('e2e-x-token-77aa').start();
   images = await startImageHost({ '/card.png': ['image/png', png(1024)] });
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db });
   agent = await startAgent(agentDefinition, {
     logDestination: new Writable({
       write(chunk, _encoding, done) {

@@ -1,4 +1,12 @@
-import { parseEnv, postgresUrl, queuePrefix, redisUrl } from '@fleet/config';
+import {
+  parseEnv,
+  postgresUrl,
+  queuePrefix,
+  type RedisTarget,
+  redisEnv,
+  redisRules,
+  redisTargetOf,
+} from '@fleet/config';
 import { z } from 'zod';
 
 /**
@@ -11,11 +19,13 @@ export const LOCAL_REDIS_URL = 'redis://127.0.0.1:6379';
 /** Variables the `fleet` command reads. */
 export const cliEnvShape = {
   DATABASE_URL: postgresUrl.default(LOCAL_DATABASE_URL),
-  REDIS_URL: redisUrl.default(LOCAL_REDIS_URL),
+  /** REDIS_URL (default LOCAL_REDIS_URL) or REDIS_CLUSTER_NODES and its credentials. */
+  ...redisEnv,
   QUEUE_PREFIX: queuePrefix.default('{fleet}'),
 };
 
-export type CliEnv = z.output<z.ZodObject<typeof cliEnvShape>>;
+/** The parsed variables, plus the Redis they name (the local one when none is set). */
+export type CliEnv = z.output<z.ZodObject<typeof cliEnvShape>> & { REDIS: RedisTarget };
 
 const roleName = z
   .string()
@@ -47,5 +57,6 @@ export function parseMigrateEnv(env: NodeJS.ProcessEnv): MigrateEnv {
 
 /** Parses the CLI's variables; throws ConfigError naming every bad one. */
 export function parseCliEnv(env: NodeJS.ProcessEnv): CliEnv {
-  return parseEnv('fleet', z.object(cliEnvShape), env);
+  const parsed = parseEnv('fleet', redisRules(z.object(cliEnvShape), { urlOptional: true }), env);
+  return { ...parsed, REDIS: redisTargetOf(parsed, LOCAL_REDIS_URL) };
 }

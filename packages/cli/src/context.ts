@@ -1,6 +1,5 @@
 import { createDb, type Database } from '@fleet/db';
-import { createProducer, createRedis, type Producer } from '@fleet/queues';
-import type { Redis } from 'ioredis';
+import { createProducer, createRedis, type Producer, type RedisClient } from '@fleet/queues';
 import { type Kysely, sql } from 'kysely';
 import { type CliEnv, parseCliEnv } from './cli-env.ts';
 import { explainConnectionError } from './errors.ts';
@@ -24,7 +23,7 @@ export interface CliContext {
   rawEnv: NodeJS.ProcessEnv;
   env(): CliEnv;
   db(): Kysely<Database>;
-  redis(): Redis;
+  redis(): RedisClient;
   producer(options?: { audit?: boolean }): Producer;
   /**
    * Fails fast (exit 69, naming REDIS_URL) when Redis does not answer. BullMQ itself waits for
@@ -39,7 +38,7 @@ export interface CliContext {
 export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext {
   let env: CliEnv | undefined;
   let db: Kysely<Database> | undefined;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   // ioredis reports why it cannot connect on 'error' events only; its commands just give up.
   let lastRedisError: unknown;
   const producers: Producer[] = [];
@@ -56,7 +55,7 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
     },
     redis: () => {
       if (!redis) {
-        redis = createRedis(ctx.env().REDIS_URL, 'producer');
+        redis = createRedis(ctx.env().REDIS, 'producer');
         redis.on('error', (error) => {
           lastRedisError = error;
         });
@@ -64,9 +63,9 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
       return redis;
     },
     producer: (options = {}) => {
-      const { REDIS_URL, QUEUE_PREFIX } = ctx.env();
+      const { REDIS, QUEUE_PREFIX } = ctx.env();
       const producer = createProducer({
-        redisUrl: REDIS_URL,
+        redis: REDIS,
         prefix: QUEUE_PREFIX,
         ...(options.audit === false ? {} : { db: ctx.db() }),
       });
@@ -74,7 +73,7 @@ export function createContext(io: CliIO, rawEnv: NodeJS.ProcessEnv): CliContext 
       return producer;
     },
     async ensureRedis(timeoutMs = 5_000) {
-      const url = ctx.env().REDIS_URL;
+      const url = ctx.env().REDIS;
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([

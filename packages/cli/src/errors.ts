@@ -1,3 +1,4 @@
+import { describeRedisTarget, type RedisTarget } from '@fleet/config';
 import { ExitCode, type ExitCodeValue } from './exit-codes.ts';
 
 /**
@@ -65,7 +66,7 @@ function failureText(error: unknown): string {
 }
 
 /** Which service an error came from: by the address in its message, else by its kind. */
-export function serviceOf(error: unknown, urls: { DATABASE_URL: string; REDIS_URL: string }): 'Postgres' | 'Redis' {
+export function serviceOf(error: unknown, urls: { DATABASE_URL: string; REDIS: RedisTarget }): 'Postgres' | 'Redis' {
   const message = error instanceof Error ? failureText(error) : String(error);
   const address = (url: string) => {
     try {
@@ -75,10 +76,12 @@ export function serviceOf(error: unknown, urls: { DATABASE_URL: string; REDIS_UR
       return '\u0000';
     }
   };
-  if (message.includes(address(urls.REDIS_URL))) return 'Redis';
+  const redisAddresses =
+    typeof urls.REDIS === 'string' ? [address(urls.REDIS)] : urls.REDIS.cluster.map((n) => `${n.host}:${n.port}`);
+  if (redisAddresses.some((a) => message.includes(a))) return 'Redis';
   if (message.includes(address(urls.DATABASE_URL))) return 'Postgres';
   const name = error instanceof Error ? error.name : '';
-  return /redis|MaxRetriesPerRequest|NOAUTH|WRONGPASS|Command timed out|Connection is closed/i.test(
+  return /redis|MaxRetriesPerRequest|ClusterAllFailed|CLUSTERDOWN|NOAUTH|WRONGPASS|Command timed out|Connection is closed/i.test(
     `${name} ${message}`,
   )
     ? 'Redis'
@@ -86,9 +89,9 @@ export function serviceOf(error: unknown, urls: { DATABASE_URL: string; REDIS_UR
 }
 
 /** explainConnectionError for a command that talks to both services. */
-export function explainServiceError(error: unknown, urls: { DATABASE_URL: string; REDIS_URL: string }): unknown {
+export function explainServiceError(error: unknown, urls: { DATABASE_URL: string; REDIS: RedisTarget }): unknown {
   const service = serviceOf(error, urls);
-  return explainConnectionError(error, service, service === 'Redis' ? urls.REDIS_URL : urls.DATABASE_URL);
+  return explainConnectionError(error, service, service === 'Redis' ? urls.REDIS : urls.DATABASE_URL);
 }
 
 /**
@@ -100,15 +103,15 @@ export function explainServiceError(error: unknown, urls: { DATABASE_URL: string
 export function explainConnectionError(
   error: unknown,
   service: 'Postgres' | 'Redis',
-  url: string,
+  url: string | RedisTarget,
   connectionError?: unknown,
 ): unknown {
   if (error instanceof CliError) return error;
   const message = failureText(error);
   const code = failureCode(error) ?? failureCode(connectionError);
   if (!(code && SERVICE_CODES.has(code)) && !UNREACHABLE.test(message)) return error;
-  const variable = service === 'Postgres' ? 'DATABASE_URL' : 'REDIS_URL';
-  const where = redactUrl(url);
+  const variable = service === 'Postgres' ? 'DATABASE_URL' : describeRedisTarget(url as RedisTarget).variable;
+  const where = typeof url === 'string' ? redactUrl(url) : describeRedisTarget(url).where;
   const cause =
     connectionError && !failureCode(error) && connectionError !== error ? failureText(connectionError) : message;
   const detail = code && !cause.startsWith(code) ? `${code} ${cause}` : cause;

@@ -228,6 +228,14 @@ const CONNECTION_INPUTS: Record<string, string[]> = {
  */
 const PER_PROCESS = new Set(['FLEET_INSTANCE_ID']);
 
+/** The compose fleet runs its own single Redis (REDIS_URL): a cluster's variables are not passed. */
+const CLUSTER_ONLY = new Set([
+  'REDIS_CLUSTER_NODES',
+  'REDIS_CLUSTER_USERNAME',
+  'REDIS_CLUSTER_PASSWORD',
+  'REDIS_CLUSTER_TLS',
+]);
+
 describe('the variables each container gets', () => {
   it('are exactly the ones its code declares: no service reads the whole .env', async () => {
     const declared = await declaredVariables();
@@ -236,7 +244,7 @@ describe('the variables each container gets', () => {
       const want = declared.get(name);
       if (!want) continue; // third-party optional services (transcription) bring their own
       const have = new Set(Object.keys(s.environment ?? {}));
-      const missing = [...want].filter((v) => !have.has(v) && !PER_PROCESS.has(v));
+      const missing = [...want].filter((v) => !have.has(v) && !PER_PROCESS.has(v) && !CLUSTER_ONLY.has(v));
       expect(
         missing,
         `${name}: declared but not passed: ${missing.join(', ')} (add \`NAME: \${NAME:-}\` to its environment)`,

@@ -35,7 +35,7 @@ let fleet: FleetProcess;
 beforeAll(async () => {
   t = await createTestDatabase('fleet_recovery');
   r = createTestRedis('fleet-recovery');
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   stub = await startHeldTranscriptionServer();
   mediaRoot = await mkdtemp(join(tmpdir(), 'fleet-recovery-media-'));
   workspaceId = await createWorkspace(t.db);

@@ -34,7 +34,7 @@ let pane: TmuxPane | undefined;
 beforeAll(async () => {
   t = await createTestDatabase('fleet_pty');
   r = createTestRedis('fleet-pty');
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   stub = await startHeldTranscriptionServer();
   mediaRoot = await mkdtemp(join(tmpdir(), 'fleet-pty-media-'));
   workspaceId = await createWorkspace(t.db);

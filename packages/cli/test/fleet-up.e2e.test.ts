@@ -53,7 +53,7 @@ beforeAll(async () => {
   workspaceId = (
     await t.db.insertInto('workspaces').values({ org_id: org.id, name: 'WS' }).returning('id').executeTakeFirstOrThrow()
   ).id;
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
 
   fleet = spawn(
     process.execPath,

@@ -191,7 +191,7 @@ beforeAll(async () => {
   if (migrate.code !== 0) throw new Error(`fleet migrate failed: ${migrate.output}`);
   const agentEnv = { ...env, DATABASE_URL: urlOf(ROLES.agent, C.AGENT_DATABASE_PASSWORD) };
   const controlPlaneEnv = { ...env, DATABASE_URL: urlOf(ROLES.controlPlane, C.CONTROL_PLANE_DATABASE_PASSWORD) };
-  producer = createProducer({ redisUrl: p.redis.url, prefix: PREFIX, db: t.db });
+  producer = createProducer({ redis: p.redis.url, prefix: PREFIX, db: t.db });
   const fleetAgents: AnyAgent[] = [
     contactIntelligence,
     emailIntegration,

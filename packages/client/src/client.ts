@@ -20,7 +20,7 @@ export function createFleetClient(options: FleetClientOptions): Producer {
   const db = options.databaseUrl
     ? createDb(options.databaseUrl, { max: 2, applicationName: 'fleet-client' })
     : undefined;
-  const producer = createProducer({ redisUrl: options.redisUrl, prefix: options.prefix ?? '{fleet}', db });
+  const producer = createProducer({ redis: options.redisUrl, prefix: options.prefix ?? '{fleet}', db });
   return {
     ...producer,
     async close() {

@@ -1,7 +1,16 @@
+export { commonEnv } from './common-env.ts';
 export { CONFIG_EXIT_CODE, ConfigError, loadEnvOrExit, parseEnv, shownValue } from './parse-env.ts';
 export {
+  describeRedisTarget,
+  type RedisEnv,
+  type RedisTarget,
+  redisClusterNodes,
+  redisEnv,
+  redisRules,
+  redisTargetOf,
+} from './redis.ts';
+export {
   booleanFlag,
-  commonEnv,
   logLevel,
   nonNegativeNumber,
   port,

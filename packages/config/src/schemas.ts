@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { z } from 'zod';
 
 /** Building blocks for service env schemas; each error message names what is expected. */
@@ -40,30 +38,13 @@ export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trac
 });
 
 /**
- * A BullMQ key prefix. Wrapped in braces (a Redis Cluster hash tag) when it is not already, so
- * every key of every queue lands in one slot and BullMQ's multi-key scripts work on a cluster.
+ * A BullMQ key prefix. Wrapped in braces (a Redis Cluster hash tag) when it is not already. On one
+ * server every queue uses it as it is (`{fleet}:email_integration_queue:wait`); on a cluster each
+ * queue gets a hash tag of its own made from it (`{fleet:email_integration_queue}:...`, see
+ * queueKeyPrefix in @fleet/queues), so the queues spread over the cluster's shards.
  */
 export const queuePrefix = z
   .string()
   .min(1, 'must not be empty')
   .regex(/^[A-Za-z0-9_:{}-]+$/, 'may contain only letters, digits, _ - : { }')
   .transform((v) => (v.startsWith('{') && v.endsWith('}') ? v : `{${v}}`));
-
-/** Variables every fleet process reads. Spread into a service's own z.object(). */
-export const commonEnv = {
-  DATABASE_URL: postgresUrl,
-  REDIS_URL: redisUrl,
-  QUEUE_PREFIX: queuePrefix.default('{fleet}'),
-  LOG_LEVEL: logLevel.default('info'),
-  /** pretty-print logs (default: when stdout is a terminal) */
-  LOG_PRETTY: booleanFlag.optional(),
-  /**
-   * This process's identity: answered by its /healthz probe and recorded as the BullMQ worker
-   * name (a job's `processedBy`). Process mode sets a new one for every start; the default is
-   * host, pid and a random suffix (containers all run as pid 1).
-   */
-  FLEET_INSTANCE_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9._:#@-]{1,120}$/, 'may contain only letters, digits and . _ : # @ - (at most 120)')
-    .default(() => `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`),
-};

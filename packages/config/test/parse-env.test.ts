@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, commonEnv, parseEnv, port } from '../src/index.ts';
+import { ConfigError, commonEnv, parseEnv, port, redisRules } from '../src/index.ts';
 
-const schema = z.object({ ...commonEnv, HTTP_PORT: port.default(9464) });
+const schema = redisRules(z.object({ ...commonEnv, HTTP_PORT: port.default(9464) }));
 
 describe('parseEnv', () => {
   it('returns typed values with defaults', () => {

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { OpsDeps } from '@fleet/ops';
-import { QUEUE_NAMES, UnknownJobError } from '@fleet/queues';
+import { QUEUE_NAMES, type RedisClient, UnknownJobError } from '@fleet/queues';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -11,7 +11,6 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
-import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { healthSchema, openApiDocumentSchema, readySchema } from './api-schemas.ts';
@@ -26,7 +25,7 @@ import { serializerCompiler, validatorCompiler } from './schema-compilers.ts';
 export interface AppOptions {
   deps: OpsDeps;
   /** Connection for the shared rate-limit counters (producer role). */
-  rateLimitRedis: Redis;
+  rateLimitRedis: RedisClient;
   log: Logger;
   adminKey: string;
   sessionTtlMs: number;

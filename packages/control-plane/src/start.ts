@@ -1,4 +1,4 @@
-import { parseEnv } from '@fleet/config';
+import { parseEnv, redisTargetOf } from '@fleet/config';
 import { openOps } from '@fleet/ops';
 import { createRedis } from '@fleet/queues';
 import { createLogger, createScrubber, explainListenError, secretValuesFromEnv } from '@fleet/runtime';
@@ -37,13 +37,13 @@ export async function startControlPlane(
     });
   const ops = openOps({
     databaseUrl: env.DATABASE_URL,
-    redisUrl: env.REDIS_URL,
+    redis: redisTargetOf(env),
     prefix: env.QUEUE_PREFIX,
     poolMax: env.DB_POOL_MAX,
     applicationName: 'fleet-control-plane',
     queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
   });
-  const rateLimitRedis = createRedis(env.REDIS_URL, 'producer');
+  const rateLimitRedis = createRedis(redisTargetOf(env), 'producer');
   let app: FastifyInstance;
   try {
     app = await buildApp({

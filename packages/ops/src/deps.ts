@@ -1,7 +1,6 @@
 import { createDb, type Database } from '@fleet/db';
-import { createProducer, createRedis, type Producer } from '@fleet/queues';
+import { createProducer, createRedis, type Producer, type RedisClient, type RedisTarget } from '@fleet/queues';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 
 /** What the operations need; the caller (service main, CLI command) owns and closes it. */
@@ -10,7 +9,7 @@ export interface OpsDeps {
   /** Enqueues jobs and opens the BullMQ Queue of any catalog queue (`producer.queue(name)`). */
   producer: Producer;
   /** A producer-role connection used to publish cancel requests to the workers. */
-  redis: Redis;
+  redis: RedisClient;
   /** BullMQ key prefix (QUEUE_PREFIX), hash-tagged like the workers'. */
   prefix: string;
   /** The audit writer: every autonomous_tasks row the operations record goes through it. */
@@ -19,7 +18,8 @@ export interface OpsDeps {
 
 export interface OpenOpsOptions {
   databaseUrl: string;
-  redisUrl: string;
+  /** A redis:// URL or a cluster (RedisTarget of @fleet/config). */
+  redis: RedisTarget;
   prefix: string;
   /** Postgres pool size (default 5). */
   poolMax?: number;
@@ -35,8 +35,8 @@ export function openOps(options: OpenOpsOptions): OpsDeps & { close(): Promise<v
     applicationName: options.applicationName ?? 'fleet-ops',
     queryTimeoutMillis: options.queryTimeoutMs ?? 15_000,
   });
-  const producer = createProducer({ redisUrl: options.redisUrl, prefix: options.prefix, db });
-  const redis = createRedis(options.redisUrl, 'producer');
+  const producer = createProducer({ redis: options.redis, prefix: options.prefix, db });
+  const redis = createRedis(options.redis, 'producer');
   const taskLogger = createTaskLogger({ db });
   return {
     db,

@@ -41,7 +41,7 @@ beforeAll(async () => {
   tredis = createTestRedis('ops-access');
   deps = {
     db: tdb.db,
-    producer: createProducer({ redisUrl: tredis.url, prefix: tredis.prefix, db: tdb.db }),
+    producer: createProducer({ redis: tredis.url, prefix: tredis.prefix, db: tdb.db }),
     redis: createRedis(tredis.url, 'producer'),
     prefix: tredis.prefix,
     taskLogger: createTaskLogger({ db: tdb.db }),
@@ -225,7 +225,7 @@ describe('idempotency keys', () => {
   it('survive an add whose outcome is unknown: the repeat returns the same job, never a second', async () => {
     const u = new URL(tredis.url);
     const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-    const producer = createProducer({ redisUrl: proxy.via(tredis.url), prefix: tredis.prefix, db: tdb.db });
+    const producer = createProducer({ redis: proxy.via(tredis.url), prefix: tredis.prefix, db: tdb.db });
     const viaProxy: OpsDeps = { ...deps, producer };
     try {
       await producer.queue('analytics_queue').getJobCounts('waiting');

@@ -29,7 +29,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   t = await createTestDatabase('ops_cancel');
   r = createTestRedis('ops-cancel');
-  deps = openOps({ databaseUrl: t.url, redisUrl: r.url, prefix: r.prefix });
+  deps = openOps({ databaseUrl: t.url, redis: r.url, prefix: r.prefix });
   redis = new Redis(r.url);
   workspaceId = await createWorkspace(t.db);
 });

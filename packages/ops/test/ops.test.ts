@@ -43,7 +43,7 @@ beforeAll(async () => {
   tredis = createTestRedis('ops');
   deps = {
     db: tdb.db,
-    producer: createProducer({ redisUrl: tredis.url, prefix: tredis.prefix, db: tdb.db }),
+    producer: createProducer({ redis: tredis.url, prefix: tredis.prefix, db: tdb.db }),
     redis: createRedis(tredis.url, 'producer'),
     prefix: tredis.prefix,
     taskLogger: createTaskLogger({ db: tdb.db }),

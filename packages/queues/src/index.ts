@@ -1,3 +1,4 @@
+export type { RedisTarget } from '@fleet/config';
 export { auditJobId, parseAuditJobId } from './audit-id.ts';
 export {
   type Catalog,
@@ -26,7 +27,15 @@ export {
   triggeredBy,
   workspaceId,
 } from './common.ts';
-export { type ConnectionRole, createRedis, redisOptions } from './connection.ts';
+export {
+  type ConnectionRole,
+  clusterOptions,
+  createRedis,
+  isCluster,
+  masters,
+  type RedisClient,
+  redisOptions,
+} from './connection.ts';
 export {
   clearUnconfirmed,
   EnqueueUnconfirmedError,
@@ -36,6 +45,7 @@ export {
   type UnconfirmedEnqueue,
 } from './enqueue-outcome.ts';
 export { payloadJsonSchemas } from './json-schema.ts';
+export { clusterQueuePrefix, queueKeyPrefix } from './key-layout.ts';
 export {
   createProducer,
   type EnqueueOptions,

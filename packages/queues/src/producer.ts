@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import type { RedisTarget } from '@fleet/config';
 import { type Database, isUuid, type JsonObject } from '@fleet/db';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { auditJobId } from './audit-id.ts';
 import { catalog, type JobName, type PayloadInput, type QueueName } from './catalog.ts';
-import { createRedis } from './connection.ts';
+import { createRedis, isCluster, type RedisClient } from './connection.ts';
 import { EnqueueUnconfirmedError, isDefiniteRefusal, recordUnconfirmed } from './enqueue-outcome.ts';
+import { queueKeyPrefix } from './key-layout.ts';
 import { validatePayload } from './validate.ts';
 
 export interface ProducerOptions {
-  redisUrl: string;
+  /** A redis:// URL or a cluster (RedisTarget of @fleet/config). */
+  redis: RedisTarget;
   /** BullMQ key prefix; the same one the workers use (QUEUE_PREFIX). */
   prefix: string;
   /** When given, enqueue() writes a `pending` audit row for each new job. */
@@ -78,21 +80,27 @@ export interface Producer {
  * grace period.
  */
 export function createProducer(options: ProducerOptions): Producer {
-  const connection: Redis = createRedis(options.redisUrl, 'producer');
+  const connection: RedisClient = createRedis(options.redis, 'producer');
   const queues = new Map<QueueName, Queue>();
   const logger: TaskLogger | null = options.db ? createTaskLogger({ db: options.db }) : null;
 
   /** Drops the connection with a TCP reset, discarding anything not yet sent; ioredis reconnects. */
   function resetConnection(): void {
-    const stream = connection.stream as (typeof connection.stream & { resetAndDestroy?: () => void }) | undefined;
-    if (stream?.resetAndDestroy) stream.resetAndDestroy();
-    else stream?.destroy();
+    for (const node of isCluster(connection) ? connection.nodes() : [connection]) {
+      const stream = node.stream as (typeof node.stream & { resetAndDestroy?: () => void }) | undefined;
+      if (stream?.resetAndDestroy) stream.resetAndDestroy();
+      else stream?.destroy();
+    }
   }
 
   function queue(name: QueueName): Queue {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection, prefix: options.prefix, defaultJobOptions: catalog[name].defaultJobOptions });
+      q = new Queue(name, {
+        connection,
+        prefix: queueKeyPrefix(connection, options.prefix, name),
+        defaultJobOptions: catalog[name].defaultJobOptions,
+      });
       q.on('error', () => {});
       queues.set(name, q);
     }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@fleet/queues';
 
 /**
  * Operators cancel an active job from anywhere (CLI, control plane) by publishing on this channel;
@@ -17,7 +17,7 @@ export interface CancelMessage {
 
 /** Subscribes `subscriber` (a dedicated connection) and calls `onCancel` for each message. */
 export async function listenForCancels(
-  subscriber: Redis,
+  subscriber: RedisClient,
   prefix: string,
   onCancel: (message: CancelMessage) => void,
 ): Promise<void> {
@@ -35,6 +35,6 @@ export async function listenForCancels(
 }
 
 /** Publishes a cancel request; resolves to the number of processes that received it. */
-export function publishCancel(publisher: Redis, prefix: string, message: CancelMessage): Promise<number> {
+export function publishCancel(publisher: RedisClient, prefix: string, message: CancelMessage): Promise<number> {
   return publisher.publish(cancelChannel(prefix), JSON.stringify(message));
 }

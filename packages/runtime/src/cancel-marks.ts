@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@fleet/queues';
 import type { Logger } from 'pino';
 import { listenForCancels, publishCancel } from './cancel-channel.ts';
 
@@ -41,7 +41,7 @@ function parseMark(text: string | null | undefined): StoredMark | null {
  * heard it (0 when none listens; the mark still takes effect when a worker starts).
  */
 export async function markCancelled(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   mark: { queue: string; jobId: string; reason: string },
 ): Promise<number> {
@@ -55,7 +55,7 @@ export async function markCancelled(
 
 /** The reason of a live cancel mark of `jobId`, or null. */
 export async function readCancelMark(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   queue: string,
   jobId: string,
@@ -65,7 +65,7 @@ export async function readCancelMark(
 }
 
 /** Deletes the mark of `jobId` (it was honoured, or the job is being retried on purpose). */
-export async function clearCancelMark(redis: Redis, prefix: string, queue: string, jobId: string): Promise<void> {
+export async function clearCancelMark(redis: RedisClient, prefix: string, queue: string, jobId: string): Promise<void> {
   await redis.hdel(cancelMarksKey(prefix), field(queue, jobId));
 }
 
@@ -80,12 +80,12 @@ export interface CancelMarks {
    * worker starts is either in what it loads or in a message it receives. Call before the worker
    * takes jobs. `onCancel` aborts the job if it runs in this process.
    */
-  listen(subscriber: Redis, onCancel: (jobId: string, reason: string) => void): Promise<void>;
+  listen(subscriber: RedisClient, onCancel: (jobId: string, reason: string) => void): Promise<void>;
 }
 
 export interface CancelMarksOptions {
   /** A command connection (reads and deletes marks). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   queue: string;
   log: Logger;

@@ -1,7 +1,7 @@
+import type { RedisClient } from '@fleet/queues';
 import { taskTypeOf } from '@fleet/queues';
 import type { TaskLogger } from '@fleet/task-logger';
 import { type Job, type Queue, UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { clearCancelMark, readCancelMark } from './cancel-marks.ts';
 import { taskStart } from './processor.ts';
 import type { Scrubber } from './secrets.ts';
@@ -10,7 +10,7 @@ export interface LostWorkerOptions {
   /** The queues the dead process consumed. */
   queues: Queue[];
   /** Any command connection to the queues' Redis (reads locks and cancel marks). */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** FLEET_INSTANCE_ID of the dead process: its BullMQ worker name, so its jobs' processedBy. */
   instanceId: string;

@@ -1,6 +1,6 @@
-import { parseEnv } from '@fleet/config';
+import { parseEnv, redisRules, redisTargetOf } from '@fleet/config';
 import { createDb } from '@fleet/db';
-import { createRedis, taskTypeOf } from '@fleet/queues';
+import { createRedis, queueKeyPrefix, taskTypeOf } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
@@ -61,7 +61,7 @@ export interface RunningAgent {
 export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const rawEnv = options.env ?? process.env;
   // One schema for the runtime's and the agent's variables, so one message lists every problem.
-  const schema = z.object({ ...runtimeEnvShape, ...(agent.env ?? {}) });
+  const schema = redisRules(z.object({ ...runtimeEnvShape, ...(agent.env ?? {}) }));
   const env = parseEnv(
     agent.name,
     agent.refineEnv ? schema.superRefine(agent.refineEnv) : schema,
@@ -84,9 +84,11 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   const auditDb = createDb(env.DATABASE_URL, { ...dbOptions, max: 2, applicationName: `fleet-${agent.name}-audit` });
   const taskLogger = createTaskLogger({ db: auditDb, log, runningDelayMs: env.AUDIT_RUNNING_DELAY_MS });
 
-  const connection = createRedis(env.REDIS_URL, 'worker');
-  const subscriber = createRedis(env.REDIS_URL, 'worker');
-  const queue = new Queue(agent.queue, { connection, prefix: env.QUEUE_PREFIX });
+  const redisTarget = redisTargetOf(env);
+  const connection = createRedis(redisTarget, 'worker');
+  const subscriber = createRedis(redisTarget, 'worker');
+  const keyPrefix = queueKeyPrefix(connection, env.QUEUE_PREFIX, agent.queue);
+  const queue = new Queue(agent.queue, { connection, prefix: keyPrefix });
   queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
 
   let deps: unknown;
@@ -135,7 +137,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
 
   const worker = new Worker(agent.queue, processor, {
     connection,
-    prefix: env.QUEUE_PREFIX,
+    prefix: keyPrefix,
     // Handler slots plus the acknowledgement window (ack-window.ts); the slots are enforced by
     // the processor. BullMQ locks, renews, stalls, delays and retries every job it holds.
     concurrency: capacity.held,

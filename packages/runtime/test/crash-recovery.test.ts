@@ -20,7 +20,7 @@ beforeAll(async () => {
   t = await createTestDatabase('rt_crash');
   r = createTestRedis('rt-crash');
   workspaceId = await createWorkspace(t.db);
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   queue = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
 });
 

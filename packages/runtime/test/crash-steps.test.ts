@@ -49,7 +49,7 @@ interface Scenario {
 function scenario(name: string, extra: Record<string, string>): Scenario {
   const r = createTestRedis(`crash-${name}`);
   const queue = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
-  const producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  const producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   cleanups.push(async () => {
     await producer.close();
     await queue.close();

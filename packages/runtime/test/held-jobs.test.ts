@@ -25,7 +25,7 @@ beforeAll(async () => {
   t = await createTestDatabase('rt_held');
   r = createTestRedis('rt-held');
   workspaceId = await createWorkspace(t.db);
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   redis = new Redis(r.url);
   // One handler slot, and room for two more jobs; every handler waits for the gate.
   agent = await startAgent(

@@ -34,7 +34,7 @@ beforeAll(async () => {
   t = await createTestDatabase('rt_promtool');
   r = createTestRedis('rt-promtool');
   workspaceId = await createWorkspace(t.db);
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(
     testAgent(async (payload) => {
       if ((payload as { retention_days?: number }).retention_days === 9) throw new Error('nope');

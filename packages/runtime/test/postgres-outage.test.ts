@@ -28,7 +28,7 @@ beforeAll(async () => {
   r = createTestRedis('rt-pg-outage');
   workspaceId = await createWorkspace(t.db);
   // The producer writes no pending rows here: it must not depend on the database under test.
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix });
+  producer = createProducer({ redis: r.url, prefix: r.prefix });
   queue = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
   agent = await startAgent(
     testAgent(async () => {

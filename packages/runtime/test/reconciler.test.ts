@@ -17,7 +17,7 @@ beforeAll(async () => {
   t = await createTestDatabase('rt_reconcile');
   r = createTestRedis('rt-reconcile');
   workspaceId = await createWorkspace(t.db);
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   writer = createTaskLogger({ db: t.db, runningDelayMs: 0 });
   // A long interval: the test drives sweeps itself. A short lock: rows older than 200 ms count.
   agent = await startAgent(

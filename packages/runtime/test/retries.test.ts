@@ -18,7 +18,7 @@ beforeAll(async () => {
   t = await createTestDatabase('rt_retry');
   r = createTestRedis('rt-retry');
   workspaceId = await createWorkspace(t.db);
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   agent = await startAgent(
     testAgent(async (payload, ctx) => behaviours.get(String(ctx.job.id))!(payload, ctx)),
     { env: agentEnv(t.url, r.url, r.prefix) },

@@ -37,7 +37,7 @@ beforeAll(async () => {
   t = await createTestDatabase('rt_secrets');
   r = createTestRedis('rt-secrets');
   workspaceId = await createWorkspace(t.db);
-  producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+  producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   raw = new Queue('maintenance_queue', { connection: { url: r.url }, prefix: r.prefix });
   // Trust authentication accepts any password, so the canary password really is in use.
   const dbUrl = new URL(t.url);

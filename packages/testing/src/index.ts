@@ -2,6 +2,7 @@ export { type SeedRow, seedRows, seedWorkspaces } from './audit-rows.ts';
 export { type CanaryHit, canary, canaryEncodings, findCanaries } from './canaries.ts';
 export { createWorkspace, DAY, daysBefore, insertContact, insertEmail, insertInsight } from './platform-rows.ts';
 export { createTestRedis, type TestRedis } from './redis.ts';
+export { type RedisCluster, type RedisClusterNode, startRedisCluster } from './redis-cluster.ts';
 export { dumpRedisKeys } from './redis-dump.ts';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 export { withDatabase } from './template.ts';

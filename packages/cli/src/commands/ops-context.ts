@@ -36,7 +36,7 @@ export async function withOps<T>(ctx: CliContext, fn: (deps: OpsDeps) => Promise
   await ctx.ensureRedis();
   const ops = openOps({
     databaseUrl: env.DATABASE_URL,
-    redisUrl: env.REDIS_URL,
+    redis: env.REDIS,
     prefix: env.QUEUE_PREFIX,
     poolMax: 2,
     applicationName: 'fleet-cli',

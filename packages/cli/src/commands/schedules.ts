@@ -1,3 +1,4 @@
+import { queueKeyPrefix } from '@fleet/queues';
 import { Queue } from 'bullmq';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
@@ -32,9 +33,13 @@ export function runsOf(iterationCount: number | undefined | null, next: number |
 }
 
 export async function listSchedules(ctx: CliContext): Promise<ScheduleRow[]> {
-  const { QUEUE_PREFIX, REDIS_URL } = ctx.env();
+  const { QUEUE_PREFIX, REDIS } = ctx.env();
   await ctx.ensureRedis();
-  const queue = new Queue(SCHEDULE_TICKS_QUEUE, { connection: ctx.redis(), prefix: QUEUE_PREFIX });
+  const connection = ctx.redis();
+  const queue = new Queue(SCHEDULE_TICKS_QUEUE, {
+    connection,
+    prefix: queueKeyPrefix(connection, QUEUE_PREFIX, SCHEDULE_TICKS_QUEUE),
+  });
   queue.on('error', () => {});
   try {
     const schedulers = await queue.getJobSchedulers(0, -1, true);
@@ -48,7 +53,7 @@ export async function listSchedules(ctx: CliContext): Promise<ScheduleRow[]> {
       data: s.template?.data ?? null,
     }));
   } catch (error) {
-    throw explainConnectionError(error, 'Redis', REDIS_URL);
+    throw explainConnectionError(error, 'Redis', REDIS);
   } finally {
     await queue.close().catch(() => {});
   }

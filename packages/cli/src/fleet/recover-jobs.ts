@@ -1,4 +1,4 @@
-import { isQueueName, type QueueName } from '@fleet/queues';
+import { isQueueName, type QueueName, queueKeyPrefix } from '@fleet/queues';
 import { createScrubber, recoverLostWorkerJobs, secretValuesFromEnv } from '@fleet/runtime';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { Queue } from 'bullmq';
@@ -30,7 +30,8 @@ export function createJobRecovery(ctx: CliContext): JobRecovery {
   function queue(name: QueueName): Queue {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: ctx.redis(), prefix: ctx.env().QUEUE_PREFIX });
+      const connection = ctx.redis();
+      q = new Queue(name, { connection, prefix: queueKeyPrefix(connection, ctx.env().QUEUE_PREFIX, name) });
       q.on('error', () => {});
       queues.set(name, q);
     }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { describeRedisTarget } from '@fleet/config';
 import type { CliContext } from '../context.ts';
 import { CliError, redactUrl } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -49,7 +50,8 @@ export function processEnv(
   return {
     ...raw,
     DATABASE_URL: env.DATABASE_URL,
-    REDIS_URL: env.REDIS_URL,
+    // A cluster's variables are in `raw` already; one server's URL may be the local default.
+    ...(typeof env.REDIS === 'string' ? { REDIS_URL: env.REDIS } : {}),
     QUEUE_PREFIX: env.QUEUE_PREFIX,
     [portVariable]: String(planned.port),
     // Process mode is for one machine: servers listen on loopback unless asked otherwise.
@@ -159,7 +161,9 @@ export async function runFleet(ctx: CliContext, options: RunFleetOptions): Promi
   await ctx.ensureRedis();
   // With migrations the migrate step says it; without, the agents would start and fail each job.
   if (!options.migrate) await ctx.ensurePostgres();
-  notice(`Postgres ${redactUrl(env.DATABASE_URL)}, Redis ${redactUrl(env.REDIS_URL)}, prefix ${env.QUEUE_PREFIX}`);
+  notice(
+    `Postgres ${redactUrl(env.DATABASE_URL)}, Redis ${typeof env.REDIS === 'string' ? redactUrl(env.REDIS) : describeRedisTarget(env.REDIS).where}, prefix ${env.QUEUE_PREFIX}`,
+  );
 
   let migrateChild: ChildProcess | null = null;
   let processes: ManagedProcess[] = [];

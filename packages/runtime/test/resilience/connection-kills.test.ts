@@ -34,7 +34,7 @@ beforeAll(async () => {
   server = await startRedisServer();
   workspaceId = await createWorkspace(t.db);
   await createLedger(t.db);
-  producer = createProducer({ redisUrl: server.url, prefix: r.prefix });
+  producer = createProducer({ redis: server.url, prefix: r.prefix });
   queue = new Queue('maintenance_queue', { connection: { url: server.url }, prefix: r.prefix });
   queue.on('error', () => {});
   replicas = await startReplicas({

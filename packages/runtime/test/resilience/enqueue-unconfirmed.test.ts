@@ -65,7 +65,7 @@ async function age(jobId: string, ms: number, what: 'row' | 'mark' | 'both') {
 async function proxiedProducer(): Promise<{ proxy: TcpProxy; producer: Producer }> {
   const u = new URL(r.url);
   const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-  const producer = createProducer({ redisUrl: proxy.via(r.url), prefix: r.prefix, db: t.db });
+  const producer = createProducer({ redis: proxy.via(r.url), prefix: r.prefix, db: t.db });
   // A first command through the proxy, so the connection is up before the path breaks.
   await producer.queue('maintenance_queue').getJobCounts('waiting');
   return { proxy, producer };
@@ -144,7 +144,7 @@ describe('an add that Redis refuses', () => {
     // The queue's event stream is made a plain string: Redis answers the add script with an error.
     const admin = new Redis(r.url);
     await admin.set(`${r.prefix}:analytics_queue:events`, 'not a stream');
-    const producer = createProducer({ redisUrl: r.url, prefix: r.prefix, db: t.db });
+    const producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
     try {
       const error = await producer.enqueue('analytics_queue', 'monthly_summary', { workspace_id: workspaceId }).then(
         () => null,

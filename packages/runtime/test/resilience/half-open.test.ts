@@ -52,7 +52,7 @@ beforeAll(async () => {
   const pg = new URL(t.url);
   pgProxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
   redisProxy = await startTcpProxy({ host: '127.0.0.1', port: server.port });
-  producer = createProducer({ redisUrl: server.url, prefix: r.prefix });
+  producer = createProducer({ redis: server.url, prefix: r.prefix });
   queue = new Queue('maintenance_queue', { connection: { url: server.url }, prefix: r.prefix });
   replicas = await startReplicas({
     count: REPLICAS,

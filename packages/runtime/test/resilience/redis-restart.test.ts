@@ -28,7 +28,7 @@ beforeAll(async () => {
   server = await startRedisServer();
   workspaceId = await createWorkspace(t.db);
   await createLedger(t.db);
-  producer = createProducer({ redisUrl: server.url, prefix: r.prefix });
+  producer = createProducer({ redis: server.url, prefix: r.prefix });
   queue = new Queue('maintenance_queue', { connection: { url: server.url }, prefix: r.prefix });
   // Its connection drops with the server too; the test reads again once the server is back.
   queue.on('error', () => {});
