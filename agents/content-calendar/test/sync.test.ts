@@ -12,6 +12,7 @@ import { PermanentError } from '@fleet/runtime';
 import { createSafeFetch, parseAllowlist } from '@fleet/safe-fetch';
 import { createTestDatabase, createWorkspace, type TestDatabase } from '@fleet/testing';
 import ICAL from 'ical.js';
+import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addContentCalendar } from '../src/content-calendars.ts';
@@ -378,6 +379,26 @@ describe('sync token reset', () => {
       .executeTakeFirstOrThrow();
     expect(after.sync_token).not.toBe(before.sync_token);
     expect((await sync()).method).toBe('sync-collection');
+  });
+});
+
+describe('one sync per calendar at a time', () => {
+  it('a sync that finds the calendar locked by another does nothing', async () => {
+    const { workspaceId, calendarId, sync } = await connected();
+    await insertItem(workspaceId, calendarId);
+    const key = sql`hashtextextended(${`content_calendar:${calendarId}`}, 0)`;
+    await t.db.connection().execute(async (other) => {
+      await sql`SELECT pg_advisory_lock(${key})`.execute(other);
+      try {
+        expect(await sync()).toMatchObject({
+          skipped: 'another sync of this calendar is running',
+          pushed: { created: 0 },
+        });
+      } finally {
+        await sql`SELECT pg_advisory_unlock(${key})`.execute(other);
+      }
+    });
+    expect((await sync()).pushed.created).toBe(1);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Secret canaries, end to end. Every secret variable of the fleet holds a unique random value,
- * and so do the refresh tokens and the IMAP password stored (encrypted) in mail_accounts; the
+ * and so do the refresh tokens and the IMAP password stored (encrypted) in mail_accounts and the
+ * CalDAV password in content_calendars (accepted by a real Radicale); the
  * Gmail stub issues random access tokens at run time. The providers are local stubs that answer
  * with errors echoing the credentials and the request body. Every agent runs its succeeding and
  * failing paths, the control plane (a child process, as in its container) answers its error
@@ -17,6 +18,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import analytics from '@fleet/agent-analytics';
 import contactIntelligence from '@fleet/agent-contact-intelligence';
+import contentCalendar from '@fleet/agent-content-calendar';
+import { addContentCalendar } from '@fleet/agent-content-calendar/content-calendars';
 import continuousIntelligence from '@fleet/agent-continuous-intelligence';
 import emailIntegration from '@fleet/agent-email-integration';
 import { addImapAccount, addMailAccount } from '@fleet/agent-email-integration/mail-accounts';
@@ -39,6 +42,7 @@ import {
 } from '@fleet/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Radicale, startRadicale } from '../../../agents/content-calendar/test/radicale.ts';
 import { deliverStandardMailbox } from '../../../agents/email-integration/test/helpers.ts';
 import { makeWav } from '../../../agents/media-transcription/test/fixtures.ts';
 import { runCli } from '../src/cli.ts';
@@ -69,6 +73,7 @@ const C = {
   stored_refresh_token: `1//${canary('refresh-token')}`,
   stored_revoked_refresh_token: `1//${canary('revoked-refresh-token')}`,
   stored_imap_password: canary('imap-password'),
+  stored_caldav_password: canary('caldav-password'),
 };
 const SECRET_VARIABLES = [
   'POSTGRES_PASSWORD',
@@ -88,6 +93,7 @@ let p: CanaryProviders;
 let producer: Producer;
 let controlPlane: ControlPlaneProcess;
 let mediaRoot: string;
+let radicale: Radicale;
 let env: Record<string, string>;
 const agents: RunningAgent[] = [];
 const logs = new Map<string, string>();
@@ -149,6 +155,7 @@ beforeAll(async () => {
   t = await createTestDatabase('canaries');
   p = await startCanaryProviders(C);
   mediaRoot = await mkdtemp(join(tmpdir(), 'canary-media-'));
+  radicale = await startRadicale();
   // As in compose: `fleet migrate` runs as the owner and makes the login roles; the agents and the
   // control plane log in as those (least privilege), each with its canary password. Trust
   // authentication accepts any password, so the canaries are the passwords in use.
@@ -183,6 +190,7 @@ beforeAll(async () => {
     INTELLIGENCE_MAX_RETRIES: '0',
     TRANSCRIPTION_BASE_URL: p.transcription.baseUrl,
     MEDIA_ROOT: mediaRoot,
+    CALDAV_ALLOWED_HOSTS: '127.0.0.1',
     CONTROL_PLANE_HOST: '127.0.0.1',
     // The test runs every sync itself; a scheduled one would take the Gmail stub's faults.
     SCHEDULE_EMAIL_SYNC_CRON: 'off',
@@ -197,6 +205,7 @@ beforeAll(async () => {
     emailIntegration,
     continuousIntelligence,
     mediaTranscription,
+    contentCalendar,
     analytics,
     scheduler,
   ];
@@ -211,6 +220,7 @@ afterAll(async () => {
   await controlPlane?.stop();
   await producer?.close();
   await p?.close();
+  await radicale?.stop();
   if (mediaRoot) await rm(mediaRoot, { recursive: true, force: true });
   await t?.drop();
   for (const role of Object.values(ROLES)) await adminQuery(t.adminUrl, `DROP ROLE IF EXISTS ${role}`);
@@ -322,6 +332,32 @@ describe('secret canaries', () => {
     const ssrf = await transcribe(await media(p.internal.url), 'URL to a loopback service, refused');
     expect.soft(ssrf.error_message).toContain('(rule: loopback)');
     expect.soft(p.internal.hits).toBe(0);
+
+    // content-calendar: a two-way sync with a Radicale that accepts the stored password (HTTP Basic),
+    // and the same calendar with a wrong password, refused.
+    const calendarClient = await radicale.addUser('canary', C.stored_caldav_password);
+    const calendarUrl = await calendarClient.makeCalendar('content');
+    const calendar = await addContentCalendar(t.db, key, {
+      workspaceId: ws,
+      url: calendarUrl,
+      username: 'canary',
+      password: C.stored_caldav_password,
+    });
+    await t.db
+      .insertInto('content_calendar_items')
+      .values({ workspace_id: ws, calendar_id: calendar.id, kind: 'post', title: 'Launch', starts_at: new Date() })
+      .execute();
+    const calendarSync = (calendar_id: string, what: string) =>
+      run('content_calendar_queue', 'content_calendar_sync', { workspace_id: ws, calendar_id }, what);
+    expect.soft((await calendarSync(calendar.id, 'two-way sync')).status).toBe('completed');
+    expect.soft(await calendarClient.members(calendarUrl)).toHaveLength(1);
+    const wrong = await addContentCalendar(t.db, key, {
+      workspaceId: ws,
+      url: `${radicale.baseUrl}/canary/content/`,
+      username: 'canary',
+      password: `${C.stored_caldav_password}-wrong`,
+    });
+    expect.soft((await calendarSync(wrong.id, 'password refused')).error_message).toContain('HTTP 401');
 
     // analytics and maintenance: every job, and a failure.
     await run('analytics_queue', 'daily_analytics_rollup', { workspace_id: ws }, 'rolls up');
