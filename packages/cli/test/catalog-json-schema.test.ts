@@ -17,6 +17,7 @@ const SAMPLES: unknown[] = [
   { workspace_id: WS, date: '2026-01-31' },
   { workspace_id: WS, date: '2026-02-31' },
   { workspace_id: WS, account_id: ID },
+  { workspace_id: WS, calendar_id: ID },
   { workspace_id: WS, media_file_id: ID },
   { workspace_id: WS, contact_ids: [ID] },
   { workspace_id: WS, contact_ids: 'x' },
