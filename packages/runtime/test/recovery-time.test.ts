@@ -69,6 +69,8 @@ describe('default worker timing, workers killed with SIGKILL mid-job', () => {
           defaultTimingEnv({
             TEST_CONCURRENCY: '1',
             FIRST_ATTEMPT_SLEEP_MS: '120000',
+            // Each victim holds just the job it runs, none waiting for its one slot.
+            AUDIT_ACK_WINDOW: '0',
             FLEET_INSTANCE_ID: `victim-${i}`,
           }),
         ),

@@ -71,6 +71,8 @@ beforeAll(async () => {
           MAX_STALLED_COUNT: '10',
           RECONCILE_INTERVAL_MS: '500',
           AUDIT_RUNNING_DELAY_MS: '50',
+          // Each replica holds only the jobs it runs: the spread over replicas is what is watched.
+          AUDIT_ACK_WINDOW: '0',
         },
       );
     },
