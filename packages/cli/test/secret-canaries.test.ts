@@ -191,6 +191,7 @@ beforeAll(async () => {
     TRANSCRIPTION_BASE_URL: p.transcription.baseUrl,
     MEDIA_ROOT: mediaRoot,
     CALDAV_ALLOWED_HOSTS: '127.0.0.1',
+    IMAP_ALLOWED_HOSTS: '127.0.0.1',
     CONTROL_PLANE_HOST: '127.0.0.1',
     // The test runs every sync itself; a scheduled one would take the Gmail stub's faults.
     SCHEDULE_EMAIL_SYNC_CRON: 'off',
