@@ -73,6 +73,13 @@ export function createDb(url: string, options: CreateDbOptions = {}): Kysely<Dat
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   pools.set(db, pool);
+  // Kysely ends the pool only if it ran a query itself; statements sent straight to the pool
+  // (poolOf) would otherwise keep its connections, and the process, alive after destroy().
+  const destroy = db.destroy.bind(db);
+  db.destroy = async () => {
+    await destroy();
+    if (!pool.ended) await pool.end();
+  };
   return db;
 }
 
