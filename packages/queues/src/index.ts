@@ -1,4 +1,14 @@
 export type { RedisTarget } from '@fleet/config';
+export {
+  type AttemptIdentity,
+  attemptIdentity,
+  type JobFields,
+  TRIGGER_FIELD,
+  triggerOf,
+  withoutTrigger,
+  withTrigger,
+  workspaceOf,
+} from './attempt-identity.ts';
 export { auditJobId, parseAuditJobId } from './audit-id.ts';
 export {
   type Catalog,
@@ -24,6 +34,7 @@ export {
   isSupportedTime,
   rowId,
   SUPPORTED_YEARS,
+  type Trigger,
   triggeredBy,
   workspaceId,
 } from './common.ts';

@@ -1,6 +1,6 @@
-import { type Database, isUuid, type JsonObject, type TaskType } from '@fleet/db';
+import type { Database, JsonObject, TaskType } from '@fleet/db';
 import {
-  auditJobId,
+  attemptIdentity,
   catalog,
   PayloadValidationError,
   type QueueName,
@@ -87,25 +87,22 @@ function describe(value: unknown): string {
 /** The message stored in error_message: the error's own, plus what caused it (ECONNREFUSED …). */
 const errorText = describeError;
 
-/** The attempt's identity and inputs, known before validation (so even bad jobs get a row). */
+/**
+ * The attempt's identity (attemptIdentity) and inputs, known before validation (so even bad jobs
+ * get a row). `attempt` defaults to the one BullMQ started last.
+ */
 export function taskStart(
   job: Job,
   agentName: string,
   taskType: TaskType,
   scrub: Scrubber,
+  attempt?: number,
 ): TaskStart & { payloadBytes: number } {
-  const data = (job.data ?? {}) as Record<string, unknown>;
-  const ws = isUuid(data.workspace_id) ? data.workspace_id : null;
-  const trigger = typeof data.triggered_by === 'string' ? data.triggered_by : job.repeatJobKey ? 'cron' : 'api';
   const input = inputSnapshot(job.data, scrub);
   return {
-    queueName: job.queueName,
-    jobId: auditJobId(String(job.id), job.timestamp),
-    attempt: Math.max(1, job.attemptsStarted),
-    workspaceId: ws,
+    ...attemptIdentity(job, attempt === undefined ? {} : { attempt }),
     taskType,
     agentName,
-    triggeredBy: trigger.slice(0, 32),
     inputData: input.value,
     inputJson: input.json,
     payloadBytes: input.bytes,
