@@ -19,6 +19,7 @@ export {
   type JobDefinition,
   type JobName,
   type JobScope,
+  jobsOf,
   type Payload,
   type PayloadInput,
   QUEUE_NAMES,

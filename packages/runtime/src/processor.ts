@@ -1,9 +1,8 @@
 import type { Database, JsonObject, TaskType } from '@fleet/db';
 import {
   attemptIdentity,
-  catalog,
+  findJob,
   PayloadValidationError,
-  type QueueName,
   taskTypeOf,
   UnknownJobError,
   validatePayload,
@@ -118,8 +117,6 @@ export function taskStart(
  */
 export function createProcessor(p: ProcessorDeps) {
   const { agent, taskLogger, scrub, metrics } = p;
-  const queueDef = catalog[agent.queue as QueueName];
-  const jobs = queueDef.jobs as Record<string, { taskType: TaskType }>;
 
   return async function process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
     let state: HeldState | null = null;
@@ -131,7 +128,7 @@ export function createProcessor(p: ProcessorDeps) {
     };
     let started = performance.now();
     let release: Release | null = null;
-    const def = Object.hasOwn(jobs, job.name) ? jobs[job.name] : undefined;
+    const def = findJob(agent.queue, job.name);
     const start = taskStart(job, agent.name, def?.taskType ?? taskTypeOf(agent.queue, job.name), scrub);
     const log = p.log.child({
       taskId: taskRowId(start),
