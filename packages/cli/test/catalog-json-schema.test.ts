@@ -1,4 +1,4 @@
-import { catalog, type JobDefinition, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, jobsOf, QUEUE_NAMES } from '@fleet/queues';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe('fleet catalog --json-schema', () => {
     let agreed = 0;
     const accepted: Record<string, number> = {};
     for (const queue of QUEUE_NAMES) {
-      for (const [job, def] of Object.entries(catalog[queue].jobs as Record<string, JobDefinition>)) {
+      for (const [job, def] of jobsOf(queue)) {
         expect(doc.$defs[job]['x-fleet-queue']).toBe(queue);
         const validate = ajv.getSchema(`fleet#/$defs/${job}`)!;
         for (const sample of SAMPLES) {

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { catalog, createProducer, type Producer, QUEUE_NAMES, validatePayload } from '@fleet/queues';
+import { catalog, createProducer, jobsOf, type Producer, QUEUE_NAMES, validatePayload } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetRegistry, isPresent, REPO_ROOT } from '../src/fleet/registry.ts';
@@ -137,11 +137,7 @@ describe('fleet up (process mode)', () => {
         jobs.push({ queue, job, jobId });
       }
     }
-    const taskTypes = new Set(
-      QUEUE_NAMES.flatMap((q) =>
-        Object.values(catalog[q].jobs as Record<string, { taskType: string }>).map((d) => d.taskType),
-      ),
-    );
+    const taskTypes = new Set(QUEUE_NAMES.flatMap((q) => jobsOf(q).map(([, d]) => d.taskType)));
     expect(jobs).toHaveLength(taskTypes.size);
 
     // Terminal: the job is finished in BullMQ (no retry pending) and its latest attempt's row is closed.

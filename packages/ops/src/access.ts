@@ -1,5 +1,5 @@
 import type { TaskType } from '@fleet/db';
-import { catalog, findJob, type JobScope, QUEUE_NAMES } from '@fleet/queues';
+import { findJob, type JobScope, jobsOf, QUEUE_NAMES } from '@fleet/queues';
 import { forbidden } from './errors.ts';
 
 /**
@@ -45,11 +45,7 @@ export function assertWorkspace(access: Access, workspaceId: string | null | und
 
 /** The scope of every task type, from the catalog (each task type belongs to one job). */
 const SCOPE_OF_TASK_TYPE = new Map<string, JobScope>(
-  QUEUE_NAMES.flatMap((q) =>
-    Object.values(catalog[q].jobs as Record<string, { taskType: TaskType; scope: JobScope }>).map(
-      (j) => [j.taskType, j.scope] as const,
-    ),
-  ),
+  QUEUE_NAMES.flatMap((q) => jobsOf(q).map(([, j]) => [j.taskType, j.scope] as const)),
 );
 
 /**

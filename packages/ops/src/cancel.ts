@@ -1,5 +1,5 @@
-import { isUuid, type JsonObject, TERMINAL_STATUSES } from '@fleet/db';
-import { auditJobId, catalog, isQueueName, taskTypeOf } from '@fleet/queues';
+import { type JsonObject, TERMINAL_STATUSES } from '@fleet/db';
+import { auditJobId, catalog, isQueueName, taskTypeOf, triggerOf, workspaceOf } from '@fleet/queues';
 import { clearCancelMark, markCancelled } from '@fleet/runtime';
 import type { TaskStart } from '@fleet/task-logger';
 import type { Job } from 'bullmq';
@@ -46,16 +46,15 @@ const TERMINAL = new Set<string>(TERMINAL_STATUSES);
 /** The identity and inputs of attempt `attempt` of a job, as the audit writer needs them. */
 function startFor(detail: TaskDetail, job: Job | null, attempt: number): TaskStart {
   const data = (job?.data ?? detail.task?.input_data ?? {}) as Record<string, unknown>;
-  const ws = detail.task?.workspace_id ?? (typeof data.workspace_id === 'string' ? data.workspace_id : null);
   const sameAttempt = detail.attempts.find((a) => a.attempt === attempt);
   return {
     queueName: detail.queue,
     jobId: job ? auditJobId(String(job.id), job.timestamp) : detail.auditJobId,
     attempt,
-    workspaceId: ws && isUuid(ws) ? ws : null,
+    workspaceId: detail.task?.workspace_id ?? workspaceOf(data),
     taskType: detail.task?.task_type ?? taskTypeOf(detail.queue, job?.name ?? ''),
     agentName: isQueueName(detail.queue) ? catalog[detail.queue].agent : (detail.task?.agent_name ?? null),
-    triggeredBy: sameAttempt?.triggered_by ?? (typeof data.triggered_by === 'string' ? data.triggered_by : 'api'),
+    triggeredBy: sameAttempt?.triggered_by ?? triggerOf(data, 'api'),
     inputData: (sameAttempt?.input_data ?? data) as JsonObject,
     executedAt: new Date(),
     jobCreatedAt: job ? new Date(job.timestamp) : (detail.task?.created_at ?? new Date()),

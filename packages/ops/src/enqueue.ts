@@ -1,5 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { EnqueueUnconfirmedError, PayloadValidationError, UnknownJobError, validatePayload } from '@fleet/queues';
+import {
+  EnqueueUnconfirmedError,
+  PayloadValidationError,
+  type Trigger,
+  UnknownJobError,
+  validatePayload,
+} from '@fleet/queues';
 import { sql } from 'kysely';
 import { type Access, ADMIN, authorizeEnqueue } from './access.ts';
 import type { OpsDeps } from './deps.ts';
@@ -25,7 +31,7 @@ export interface EnqueueJobRequest {
    * expired: the next request with it is a new request. data_cleanup deletes expired keys.
    */
   idempotencyTtlMs?: number;
-  triggeredBy?: 'api' | 'cron' | 'system' | 'manual' | 'retry';
+  triggeredBy?: Trigger;
 }
 
 export interface EnqueueJobResult {

@@ -1,4 +1,4 @@
-import { isQueueName } from '@fleet/queues';
+import { isQueueName, withoutTrigger } from '@fleet/queues';
 import { clearCancelMark } from '@fleet/runtime';
 import { type Access, ADMIN, authorizeEnqueue } from './access.ts';
 import type { OpsDeps } from './deps.ts';
@@ -57,7 +57,7 @@ function planRetry(detail: TaskDetail, access: Access, id: string): RetryPlan {
   if (source.truncated === true) {
     throw conflict(`task ${id} cannot be retried: its payload was too large to keep; enqueue the job again`);
   }
-  const { triggered_by: _, ...payload } = source;
+  const payload = withoutTrigger(source);
   authorizeEnqueue(access, queue, jobName, payload);
   return { kind: 'requeue', jobName, payload };
 }

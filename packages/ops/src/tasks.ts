@@ -1,5 +1,5 @@
 import { type Database, isUuid, type Task } from '@fleet/db';
-import { auditJobId, catalog, findJob, isQueueName, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
+import { auditJobId, findJob, isQueueName, jobsOf, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
 import type { Job } from 'bullmq';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Access, ADMIN, assertWorkspace, canSeeTask, TENANT_TASK_TYPES } from './access.ts';
@@ -238,6 +238,5 @@ export async function jobInfo(job: Job): Promise<JobInfo> {
 /** The catalog job name of a task type on a queue (for re-enqueueing a task whose job is gone). */
 export function jobNameForTaskType(queue: string, taskType: string): string | undefined {
   if (!isQueueName(queue)) return undefined;
-  const jobs = catalog[queue].jobs as Record<string, { taskType: string }>;
-  return Object.keys(jobs).find((name) => jobs[name]!.taskType === taskType);
+  return jobsOf(queue).find(([, def]) => def.taskType === taskType)?.[0];
 }

@@ -233,10 +233,20 @@ export function isQueueName(name: string): name is QueueName {
   return Object.hasOwn(catalog, name);
 }
 
+/** The job definitions of `queue` keyed by job name, as names from outside (strings) see them. */
+function jobMap(queue: QueueName): Readonly<Record<string, JobDefinition>> {
+  return catalog[queue].jobs;
+}
+
+/** The jobs of `queue` as [job name, definition] pairs, in catalog order. */
+export function jobsOf(queue: QueueName): [string, JobDefinition][] {
+  return Object.entries(jobMap(queue));
+}
+
 /** Looks up a job definition by names that came from outside (CLI, HTTP); undefined when unknown. */
 export function findJob(queue: string, job: string): JobDefinition | undefined {
   if (!isQueueName(queue)) return undefined;
-  const jobs = catalog[queue].jobs as Record<string, JobDefinition>;
+  const jobs = jobMap(queue);
   return Object.hasOwn(jobs, job) ? jobs[job] : undefined;
 }
 

@@ -48,10 +48,13 @@ export const isoMonth = z
     RANGE_MESSAGE,
   );
 
-/** Who caused the job; stored as autonomous_tasks.triggered_by. */
-export const triggeredBy = z.enum(['api', 'cron', 'system', 'manual', 'retry'], {
-  error: 'must be one of api, cron, system, manual, retry',
-});
+const TRIGGER_VALUES = ['api', 'cron', 'system', 'manual', 'retry'] as const;
+
+/** Who caused the job; stored as autonomous_tasks.triggered_by. The one list of triggers. */
+export const triggeredBy = z.enum(TRIGGER_VALUES, { error: `must be one of ${TRIGGER_VALUES.join(', ')}` });
+
+/** api, cron, system, manual or retry. */
+export type Trigger = z.infer<typeof triggeredBy>;
 
 /**
  * Fields every payload may carry besides its own. Payload objects are strict: an unknown key

@@ -1,4 +1,14 @@
 export type { RedisTarget } from '@fleet/config';
+export {
+  type AttemptIdentity,
+  attemptIdentity,
+  type JobFields,
+  TRIGGER_FIELD,
+  triggerOf,
+  withoutTrigger,
+  withTrigger,
+  workspaceOf,
+} from './attempt-identity.ts';
 export { auditJobId, parseAuditJobId } from './audit-id.ts';
 export {
   type Catalog,
@@ -9,6 +19,7 @@ export {
   type JobDefinition,
   type JobName,
   type JobScope,
+  jobsOf,
   type Payload,
   type PayloadInput,
   QUEUE_NAMES,
@@ -24,6 +35,7 @@ export {
   isSupportedTime,
   rowId,
   SUPPORTED_YEARS,
+  type Trigger,
   triggeredBy,
   workspaceId,
 } from './common.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { catalog, type JobDefinition, QUEUE_NAMES } from './catalog.ts';
+import { catalog, jobsOf, QUEUE_NAMES } from './catalog.ts';
 
 type Json = Record<string, unknown>;
 
@@ -13,7 +13,7 @@ export function payloadJsonSchemas(): Json {
   const defs: Record<string, Json> = {};
   for (const queue of QUEUE_NAMES) {
     const q = catalog[queue];
-    for (const [job, def] of Object.entries(q.jobs as Record<string, JobDefinition>)) {
+    for (const [job, def] of jobsOf(queue)) {
       if (defs[job]) throw new Error(`job name ${job} is in two queues; key the schemas by queue too`);
       const { $schema: _, ...schema } = z.toJSONSchema(def.payload, {
         io: 'input',

@@ -4,8 +4,9 @@ import { type Database, isUuid, type JsonObject } from '@fleet/db';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
-import { auditJobId } from './audit-id.ts';
+import { attemptIdentity, withTrigger } from './attempt-identity.ts';
 import { catalog, type JobName, type PayloadInput, type QueueName } from './catalog.ts';
+import type { Trigger } from './common.ts';
 import { createRedis, isCluster, type RedisClient } from './connection.ts';
 import { EnqueueUnconfirmedError, isDefiniteRefusal, recordUnconfirmed } from './enqueue-outcome.ts';
 import { queueKeyPrefix } from './key-layout.ts';
@@ -35,7 +36,7 @@ export interface EnqueueOptions {
    */
   jobIdIsNew?: boolean;
   /** Written to autonomous_tasks.triggered_by; default 'api'. */
-  triggeredBy?: 'api' | 'cron' | 'system' | 'manual' | 'retry';
+  triggeredBy?: Trigger;
   /** Skip the pending audit row even when the producer has a db. */
   writePending?: boolean;
   /** Override the catalog's retry count for this job. */
@@ -113,12 +114,8 @@ export function createProducer(options: ProducerOptions): Producer {
     payload: unknown,
     opts: EnqueueOptions = {},
   ): Promise<EnqueueResult> {
-    const triggered = opts.triggeredBy ?? 'api';
-    const withTrigger =
-      payload && typeof payload === 'object' && !Array.isArray(payload) && !('triggered_by' in payload)
-        ? { ...(payload as object), triggered_by: triggered }
-        : payload;
-    const { def, payload: data } = validatePayload(queueName, jobName, withTrigger);
+    const trigger = opts.triggeredBy ?? 'api';
+    const { def, payload: data } = validatePayload(queueName, jobName, withTrigger(payload, trigger));
     const name = queueName as QueueName;
     const q = queue(name);
     const jobId = opts.jobId ?? randomUUID();
@@ -137,16 +134,15 @@ export function createProducer(options: ProducerOptions): Producer {
       ...(opts.backoff ? { backoff: opts.backoff } : {}),
       ...(opts.deduplicationId ? { deduplication: { id: opts.deduplicationId } } : {}),
     };
-    const record = data as JsonObject;
     const start = {
-      queueName,
-      jobId,
-      attempt: 1,
-      workspaceId: typeof record.workspace_id === 'string' ? record.workspace_id : null,
+      // The job as it will be added: not started yet, so attempt 1.
+      ...attemptIdentity(
+        { queueName, id: jobId, timestamp: createdAt.getTime(), attemptsStarted: 0, data },
+        { trigger },
+      ),
       taskType: def.taskType,
       agentName: catalog[name].agent,
-      triggeredBy: typeof record.triggered_by === 'string' ? record.triggered_by : triggered,
-      inputData: record,
+      inputData: data as JsonObject,
       executedAt: createdAt,
       jobCreatedAt: createdAt,
     };
@@ -191,7 +187,7 @@ export function createProducer(options: ProducerOptions): Producer {
     if (writePending && !pendingFirst && created) {
       await logger!.pending({
         ...start,
-        jobId: auditJobId(jobId, job.timestamp),
+        ...attemptIdentity(job, { trigger }),
         jobCreatedAt: new Date(job.timestamp),
       });
     }

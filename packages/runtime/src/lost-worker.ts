@@ -44,7 +44,7 @@ export async function recoverLostWorkerJobs(o: LostWorkerOptions): Promise<Recov
       if (!job?.id || job.processedBy !== o.instanceId) continue;
       const token = await o.redis.get(`${queue.toKey(job.id)}:lock`);
       if (!token) continue;
-      const start = { ...taskStart(job, o.agentName, taskTypeOf(queue.name, job.name), o.scrub) };
+      const start = taskStart(job, o.agentName, taskTypeOf(queue.name, job.name), o.scrub);
       const reason = await readCancelMark(o.redis, o.prefix, queue.name, job.id);
       if (reason !== null) {
         await o.taskLogger.finish(start, {

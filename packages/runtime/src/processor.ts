@@ -1,9 +1,8 @@
-import { type Database, isUuid, type JsonObject, type TaskType } from '@fleet/db';
+import type { Database, JsonObject, TaskType } from '@fleet/db';
 import {
-  auditJobId,
-  catalog,
+  attemptIdentity,
+  findJob,
   PayloadValidationError,
-  type QueueName,
   taskTypeOf,
   UnknownJobError,
   validatePayload,
@@ -87,25 +86,22 @@ function describe(value: unknown): string {
 /** The message stored in error_message: the error's own, plus what caused it (ECONNREFUSED …). */
 const errorText = describeError;
 
-/** The attempt's identity and inputs, known before validation (so even bad jobs get a row). */
+/**
+ * The attempt's identity (attemptIdentity) and inputs, known before validation (so even bad jobs
+ * get a row). `attempt` defaults to the one BullMQ started last.
+ */
 export function taskStart(
   job: Job,
   agentName: string,
   taskType: TaskType,
   scrub: Scrubber,
+  attempt?: number,
 ): TaskStart & { payloadBytes: number } {
-  const data = (job.data ?? {}) as Record<string, unknown>;
-  const ws = isUuid(data.workspace_id) ? data.workspace_id : null;
-  const trigger = typeof data.triggered_by === 'string' ? data.triggered_by : job.repeatJobKey ? 'cron' : 'api';
   const input = inputSnapshot(job.data, scrub);
   return {
-    queueName: job.queueName,
-    jobId: auditJobId(String(job.id), job.timestamp),
-    attempt: Math.max(1, job.attemptsStarted),
-    workspaceId: ws,
+    ...attemptIdentity(job, attempt === undefined ? {} : { attempt }),
     taskType,
     agentName,
-    triggeredBy: trigger.slice(0, 32),
     inputData: input.value,
     inputJson: input.json,
     payloadBytes: input.bytes,
@@ -121,8 +117,6 @@ export function taskStart(
  */
 export function createProcessor(p: ProcessorDeps) {
   const { agent, taskLogger, scrub, metrics } = p;
-  const queueDef = catalog[agent.queue as QueueName];
-  const jobs = queueDef.jobs as Record<string, { taskType: TaskType }>;
 
   return async function process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
     let state: HeldState | null = null;
@@ -134,7 +128,7 @@ export function createProcessor(p: ProcessorDeps) {
     };
     let started = performance.now();
     let release: Release | null = null;
-    const def = Object.hasOwn(jobs, job.name) ? jobs[job.name] : undefined;
+    const def = findJob(agent.queue, job.name);
     const start = taskStart(job, agent.name, def?.taskType ?? taskTypeOf(agent.queue, job.name), scrub);
     const log = p.log.child({
       taskId: taskRowId(start),

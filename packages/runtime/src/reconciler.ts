@@ -1,5 +1,5 @@
 import type { Database, TaskType } from '@fleet/db';
-import { auditJobId, parseAuditJobId } from '@fleet/queues';
+import { attemptIdentity, parseAuditJobId } from '@fleet/queues';
 import type { TaskLogger, TaskStart } from '@fleet/task-logger';
 import type { Job, Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
@@ -56,8 +56,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
   let stopped = false;
 
   function startFor(job: Job, attempt: number): TaskStart {
-    const base = taskStart(job, o.agentName, o.taskTypeOf(job.name), o.scrub);
-    return { ...base, attempt, executedAt: new Date() };
+    return { ...taskStart(job, o.agentName, o.taskTypeOf(job.name), o.scrub, attempt), executedAt: new Date() };
   }
 
   async function openRows(status: 'running' | 'pending', limit: number) {
@@ -158,15 +157,16 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       (j): j is Job => Boolean(j?.id) && j.attemptsStarted > 0,
     );
     if (jobs.length === 0) return 0;
+    const auditIds = jobs.map((j) => attemptIdentity(j).jobId);
     const { rows } = await sql<{ job_id: string; attempt: number }>`
       SELECT job_id, attempt FROM autonomous_tasks
-      WHERE queue_name = ${o.queue.name} AND job_id = ANY(${jobs.map((j) => auditJobId(String(j.id), j.timestamp))}::text[])
+      WHERE queue_name = ${o.queue.name} AND job_id = ANY(${auditIds}::text[])
     `.execute(o.db);
     const have = new Set(rows.map((r) => `${r.job_id}#${r.attempt}`));
     const writes: Promise<void>[] = [];
-    for (const job of jobs) {
+    for (const [i, job] of jobs.entries()) {
       for (let attempt = 1; attempt <= job.attemptsStarted; attempt++) {
-        if (have.has(`${auditJobId(String(job.id), job.timestamp)}#${attempt}`)) continue;
+        if (have.has(`${auditIds[i]}#${attempt}`)) continue;
         const reason = attempt === job.attemptsStarted && job.failedReason ? `; BullMQ: ${job.failedReason}` : '';
         writes.push(
           o.taskLogger.finish(startFor(job, attempt), { status: 'failed', errorMessage: `${LOST}${reason}` }),

@@ -3,7 +3,9 @@ export { taskRowId } from './row-id.ts';
 export {
   InvalidTaskRowError,
   type RowState,
+  STATUS_RANK,
   statusRank,
+  statusRankSql,
   type TaskEnd,
   type TaskKey,
   type TaskStart,

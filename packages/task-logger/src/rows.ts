@@ -60,9 +60,36 @@ export class InvalidTaskRowError extends Error {
   override name = 'InvalidTaskRowError';
 }
 
-/** pending < running < any terminal status. Writes only ever move a row up this order. */
+/**
+ * The status order: pending < running < any terminal status. Writes only ever move a row up this
+ * order, both when the writer merges two queued writes (mergeRows) and in the upsert's WHERE
+ * (statusRankSql renders it from this table), so the two cannot disagree.
+ */
+export const STATUS_RANK: Readonly<Record<TaskStatus, number>> = {
+  pending: 0,
+  running: 1,
+  completed: 2,
+  failed: 2,
+  partial_failure: 2,
+  cancelled: 2,
+};
+
 export function statusRank(status: TaskStatus): number {
-  return status === 'pending' ? 0 : status === 'running' ? 1 : 2;
+  return STATUS_RANK[status];
+}
+
+/**
+ * STATUS_RANK as an SQL expression over `column` (a trusted identifier such as `t.status`, never
+ * user input): `CASE column WHEN 'pending' THEN 0 ... ELSE <top rank> END`. The top rank is the
+ * ELSE, so the text stays as short as a hand-written one and every status ranks as in TypeScript.
+ */
+export function statusRankSql(column: string): string {
+  const top = Math.max(...Object.values(STATUS_RANK));
+  const whens = Object.entries(STATUS_RANK)
+    .filter(([, rank]) => rank < top)
+    .sort(([, a], [, b]) => a - b)
+    .map(([status, rank]) => `WHEN '${status}' THEN ${rank}`);
+  return `CASE ${column} ${whens.join(' ')} ELSE ${top} END`;
 }
 
 export function keyString(key: TaskKey): string {

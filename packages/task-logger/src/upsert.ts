@@ -1,7 +1,7 @@
 import { type Database, poolOf } from '@fleet/db';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { taskRowId } from './row-id.ts';
-import type { RowState } from './rows.ts';
+import { type RowState, statusRankSql } from './rows.ts';
 
 /** Name of the prepared upsert on each audit connection (pg prepares it once per connection). */
 export const UPSERT_STATEMENT = 'fleet_upsert_autonomous_tasks';
@@ -13,8 +13,8 @@ export const UPSERT_STATEMENT = 'fleet_upsert_autonomous_tasks';
  * The id is the attempt's own (taskRowId), so every writer of one attempt inserts the same one.
  * created_at is the job's creation time, the partition key, the same in every write of the
  * attempt (migration 140). Conflicts on (queue_name, job_id, attempt, created_at) update the row
- * only when the new status ranks higher (pending < running < terminal): replays are no-ops and a
- * terminal row never changes again.
+ * only when the new status ranks higher (STATUS_RANK, rendered by statusRankSql): replays are no-ops
+ * and a terminal row never changes again.
  */
 export const UPSERT_SQL = `
 INSERT INTO autonomous_tasks AS t (
@@ -36,8 +36,8 @@ ON CONFLICT (queue_name, job_id, attempt, created_at) DO UPDATE SET
   completed_at      = excluded.completed_at,
   agent_name        = coalesce(excluded.agent_name, t.agent_name),
   cost_estimate_usd = excluded.cost_estimate_usd
-WHERE (CASE excluded.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END)
-    > (CASE t.status WHEN 'pending' THEN 0 WHEN 'running' THEN 1 ELSE 2 END)`;
+WHERE (${statusRankSql('excluded.status')})
+    > (${statusRankSql('t.status')})`;
 
 /** The statement's 16 parameters: one array per column, in UPSERT_SQL's order. */
 export function upsertParams(rows: RowState[]): unknown[] {

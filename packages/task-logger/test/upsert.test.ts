@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createDb } from '@fleet/db';
+import { createDb, TASK_STATUSES } from '@fleet/db';
 import { createTestDatabase, type TestDatabase } from '@fleet/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RowState, UPSERT_STATEMENT, upsertRows } from '../src/index.ts';
+import { type RowState, statusRank, statusRankSql, UPSERT_STATEMENT, upsertRows } from '../src/index.ts';
+import { mergeRows } from '../src/rows.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {
@@ -66,5 +67,33 @@ describe('upsertRows', () => {
       })
       .catch(() => {});
     expect(await count(r.key.jobId)).toBe(0);
+  });
+
+  it('ranks every status in SQL as statusRank does', async () => {
+    for (const status of TASK_STATUSES) {
+      const { rows } = await sql<{ rank: number }>`
+        SELECT ${sql.raw(statusRankSql('s'))} AS rank FROM (SELECT ${status}::text AS s) AS v
+      `.execute(t.db);
+      expect({ status, rank: rows[0]!.rank }).toEqual({ status, rank: statusRank(status) });
+    }
+  });
+
+  it('keeps, for every pair of statuses, the status mergeRows keeps', async () => {
+    const pairs = TASK_STATUSES.flatMap((first) => TASK_STATUSES.map((second) => ({ first, second })));
+    const firsts = pairs.map(({ first }) => row(first));
+    const seconds = pairs.map(({ second }, i) => ({
+      ...row(second),
+      key: firsts[i]!.key,
+      createdAt: firsts[i]!.createdAt,
+    }));
+    await upsertRows(t.db, firsts);
+    await upsertRows(t.db, seconds);
+    const { rows } = await sql<{ job_id: string; status: string }>`
+      SELECT job_id, status FROM autonomous_tasks WHERE job_id = ANY(${firsts.map((r) => r.key.jobId)}::text[])
+    `.execute(t.db);
+    const stored = new Map(rows.map((r) => [r.job_id, r.status]));
+    const got = pairs.map((p, i) => ({ ...p, kept: stored.get(firsts[i]!.key.jobId) }));
+    const want = pairs.map((p, i) => ({ ...p, kept: mergeRows(firsts[i]!, seconds[i]!).status }));
+    expect(got).toEqual(want);
   });
 });

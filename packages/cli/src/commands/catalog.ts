@@ -1,11 +1,11 @@
-import { catalog, type JobDefinition, payloadJsonSchemas, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, jobsOf, payloadJsonSchemas, QUEUE_NAMES } from '@fleet/queues';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { formatTable } from '../output/table.ts';
 
 function catalogRows() {
   return QUEUE_NAMES.flatMap((queue) =>
-    Object.entries(catalog[queue].jobs as Record<string, JobDefinition>).map(([job, def]) => ({
+    jobsOf(queue).map(([job, def]) => ({
       queue,
       job,
       agent: catalog[queue].agent,

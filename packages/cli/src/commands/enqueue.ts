@@ -5,6 +5,8 @@ import {
   type EnqueueOptions,
   PayloadValidationError,
   QUEUE_NAMES,
+  TRIGGER_FIELD,
+  triggeredBy,
   UnknownJobError,
   validatePayload,
 } from '@fleet/queues';
@@ -67,7 +69,7 @@ function catalogHelp(): string {
       ).shape;
       const fields = shape
         ? Object.entries(shape)
-            .filter(([field]) => field !== 'triggered_by')
+            .filter(([field]) => field !== TRIGGER_FIELD)
             .map(([field, schema]) => (schema.safeParse(undefined).success ? `[${field}]` : field))
             .join(' ')
         : '';
@@ -104,7 +106,7 @@ export function registerEnqueue(program: Command, ctx: () => CliContext): void {
     .option('--attempts <n>', "override the catalog's attempt count", positiveInt('--attempts'))
     .addOption(
       new Option('--triggered-by <who>', 'stored in autonomous_tasks.triggered_by')
-        .choices(['api', 'cron', 'system', 'manual', 'retry'])
+        .choices(triggeredBy.options)
         .default('manual'),
     )
     .option('--no-audit', 'do not write the pending audit row (no Postgres needed)')

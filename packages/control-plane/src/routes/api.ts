@@ -14,7 +14,7 @@ import {
   summary,
   taskFiltersSchema,
 } from '@fleet/ops';
-import { catalog, type JobDefinition, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, jobsOf, QUEUE_NAMES } from '@fleet/queues';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
@@ -127,7 +127,7 @@ export async function apiRoutes(fastify: FastifyInstance, deps: OpsDeps, options
   // One route per catalog job, each documenting its job's payload schema.
   for (const queue of QUEUE_NAMES) {
     const q = catalog[queue];
-    for (const [job, def] of Object.entries(q.jobs as Record<string, JobDefinition>)) {
+    for (const [job, def] of jobsOf(queue)) {
       const who =
         def.scope === 'fleet'
           ? 'A fleet job: the admin key only.'
