@@ -4,10 +4,12 @@
  * the SQL Kysely sends, plus the seed document's two hand-written queries and the scheduler's
  * stuck-running check, copied verbatim.
  */
+
+import { QUEUE_NAMES } from '@fleet/catalog';
 import type { Database } from '@fleet/db';
 import { createPool } from '@fleet/db';
 import { dashboardStats, getTask, listTasks, type OpsDeps, summary } from '@fleet/ops';
-import { createProducer, QUEUE_NAMES } from '@fleet/queues';
+import { createProducer } from '@fleet/queues';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { monthSpentUsd } from '../../agents/continuous-intelligence/src/budget.ts';
 

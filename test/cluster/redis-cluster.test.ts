@@ -12,18 +12,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { catalog, QUEUE_NAMES, type QueueName } from '@fleet/catalog';
 import { type RunningControlPlane, startControlPlane } from '@fleet/control-plane';
 import type { Database } from '@fleet/db';
-import {
-  catalog,
-  clusterQueuePrefix,
-  createProducer,
-  createRedis,
-  type Producer,
-  QUEUE_NAMES,
-  type QueueName,
-  queueKeyPrefix,
-} from '@fleet/queues';
+import { clusterQueuePrefix, createProducer, createRedis, type Producer, queueKeyPrefix } from '@fleet/queues';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
 import {
   createTestDatabase,

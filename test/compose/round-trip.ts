@@ -3,7 +3,7 @@
  * polled there until terminal. A job type without a payload here fails the run, so a new job
  * type cannot be left out of the compose test.
  */
-import { catalog, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, QUEUE_NAMES } from '@fleet/catalog';
 import type { Fixtures } from './fixtures.ts';
 
 export interface JobRun {

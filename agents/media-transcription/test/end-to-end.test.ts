@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { auditJobId, createProducer, createRedis, type Producer } from '@fleet/queues';
+import { auditJobId } from '@fleet/catalog';
+import { createProducer, createRedis, type Producer } from '@fleet/queues';
 import { publishCancel, type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

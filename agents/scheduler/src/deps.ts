@@ -1,13 +1,7 @@
+import { QUEUE_NAMES } from '@fleet/catalog';
 import { ConfigError, redisTargetOf } from '@fleet/config';
 import type { Database } from '@fleet/db';
-import {
-  createProducer,
-  createRedis,
-  type Producer,
-  QUEUE_NAMES,
-  queueKeyPrefix,
-  type RedisClient,
-} from '@fleet/queues';
+import { createProducer, createRedis, type Producer, queueKeyPrefix, type RedisClient } from '@fleet/queues';
 import { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';

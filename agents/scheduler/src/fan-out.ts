@@ -1,5 +1,6 @@
+import { PayloadValidationError } from '@fleet/catalog';
 import type { Database, JsonObject } from '@fleet/db';
-import { PayloadValidationError, type Producer } from '@fleet/queues';
+import type { Producer } from '@fleet/queues';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { isValidTimeZone, previousDay, previousMonth, previousWeekStart } from './periods.ts';

@@ -1,4 +1,4 @@
-import type { QueueName } from '@fleet/queues';
+import type { QueueName } from '@fleet/catalog';
 import { CronExpressionParser } from 'cron-parser';
 
 /**

@@ -1,4 +1,5 @@
-import { createProducer, createRedis, type Producer, QUEUE_NAMES, type RedisClient } from '@fleet/queues';
+import { QUEUE_NAMES } from '@fleet/catalog';
+import { createProducer, createRedis, type Producer, type RedisClient } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

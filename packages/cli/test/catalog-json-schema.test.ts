@@ -1,4 +1,4 @@
-import { catalog, jobsOf, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, jobsOf, QUEUE_NAMES } from '@fleet/catalog';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';

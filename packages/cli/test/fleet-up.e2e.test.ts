@@ -6,7 +6,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { catalog, createProducer, jobsOf, type Producer, QUEUE_NAMES, validatePayload } from '@fleet/queues';
+import { catalog, jobsOf, QUEUE_NAMES, validatePayload } from '@fleet/catalog';
+import { createProducer, type Producer } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fleetRegistry, isPresent, REPO_ROOT } from '../src/fleet/registry.ts';

@@ -25,7 +25,8 @@ import emailIntegration from '@fleet/agent-email-integration';
 import { addImapAccount, addMailAccount } from '@fleet/agent-email-integration/mail-accounts';
 import mediaTranscription from '@fleet/agent-media-transcription';
 import scheduler from '@fleet/agent-scheduler';
-import { createProducer, type Producer, type QueueName } from '@fleet/queues';
+import type { QueueName } from '@fleet/catalog';
+import { createProducer, type Producer } from '@fleet/queues';
 import { type AnyAgent, type RunningAgent, startAgent } from '@fleet/runtime';
 import {
   adminQuery,

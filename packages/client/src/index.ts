@@ -6,10 +6,6 @@
 export {
   type Catalog,
   catalog,
-  createProducer,
-  type EnqueueOptions,
-  type EnqueueResult,
-  EnqueueUnconfirmedError,
   type FieldProblem,
   findJob,
   isQueueName,
@@ -19,13 +15,19 @@ export {
   type Payload,
   type PayloadInput,
   PayloadValidationError,
-  type Producer,
-  type ProducerOptions,
   payloadJsonSchemas,
   QUEUE_NAMES,
   type QueueDefinition,
   type QueueName,
   UnknownJobError,
   validatePayload,
+} from '@fleet/catalog';
+export {
+  createProducer,
+  type EnqueueOptions,
+  type EnqueueResult,
+  EnqueueUnconfirmedError,
+  type Producer,
+  type ProducerOptions,
 } from '@fleet/queues';
 export { createFleetClient, type FleetClientOptions } from './client.ts';

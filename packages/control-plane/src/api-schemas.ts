@@ -4,8 +4,9 @@
  * documented is what is checked. Response shapes are those of @fleet/ops's present*() functions
  * after JSON serialisation (times as ISO strings).
  */
+
+import { QUEUE_NAMES } from '@fleet/catalog';
 import { TASK_STATUSES, TASK_TYPES } from '@fleet/db';
-import { QUEUE_NAMES } from '@fleet/queues';
 import { z } from 'zod';
 
 // ---- requests ----------------------------------------------------------------------------

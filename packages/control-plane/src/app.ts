@@ -2,8 +2,9 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import rateLimit from '@fastify/rate-limit';
+import { QUEUE_NAMES, UnknownJobError } from '@fleet/catalog';
 import type { OpsDeps } from '@fleet/ops';
-import { QUEUE_NAMES, type RedisClient, UnknownJobError } from '@fleet/queues';
+import type { RedisClient } from '@fleet/queues';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,

@@ -1,4 +1,4 @@
-import { QUEUE_NAMES } from '@fleet/queues';
+import { QUEUE_NAMES } from '@fleet/catalog';
 import { defineAgent, PermanentError, type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import {

@@ -8,7 +8,7 @@ import { addMailAccount } from '@fleet/agent-email-integration/mail-accounts';
 import mediaTranscription from '@fleet/agent-media-transcription';
 import scheduler from '@fleet/agent-scheduler';
 import socialPublisher from '@fleet/agent-social-publisher';
-import { catalog, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, QUEUE_NAMES } from '@fleet/catalog';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';

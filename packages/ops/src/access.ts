@@ -1,5 +1,5 @@
+import { findJob, type JobScope, jobsOf, QUEUE_NAMES } from '@fleet/catalog';
 import type { TaskType } from '@fleet/db';
-import { findJob, type JobScope, jobsOf, QUEUE_NAMES } from '@fleet/queues';
 import { forbidden } from './errors.ts';
 
 /**

@@ -1,5 +1,5 @@
+import { auditJobId, catalog, isQueueName, taskTypeOf, triggerOf, workspaceOf } from '@fleet/catalog';
 import { type JsonObject, TERMINAL_STATUSES } from '@fleet/db';
-import { auditJobId, catalog, isQueueName, taskTypeOf, triggerOf, workspaceOf } from '@fleet/queues';
 import { clearCancelMark, markCancelled } from '@fleet/runtime';
 import type { TaskStart } from '@fleet/task-logger';
 import type { Job } from 'bullmq';

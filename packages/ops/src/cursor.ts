@@ -1,5 +1,5 @@
+import { isSupportedTime } from '@fleet/catalog';
 import { isUuid } from '@fleet/db';
-import { isSupportedTime } from '@fleet/queues';
 import { invalidInput } from './errors.ts';
 
 /**

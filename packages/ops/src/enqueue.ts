@@ -1,11 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  EnqueueUnconfirmedError,
-  PayloadValidationError,
-  type Trigger,
-  UnknownJobError,
-  validatePayload,
-} from '@fleet/queues';
+import { PayloadValidationError, type Trigger, UnknownJobError, validatePayload } from '@fleet/catalog';
+import { EnqueueUnconfirmedError } from '@fleet/queues';
 import { sql } from 'kysely';
 import { type Access, ADMIN, authorizeEnqueue } from './access.ts';
 import type { OpsDeps } from './deps.ts';

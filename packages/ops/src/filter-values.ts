@@ -1,4 +1,4 @@
-import { isSupportedTime, SUPPORTED_YEARS } from '@fleet/queues';
+import { isSupportedTime, SUPPORTED_YEARS } from '@fleet/catalog';
 import { z } from 'zod';
 import { textProblem } from './text.ts';
 

@@ -1,4 +1,5 @@
-import { catalog, type Producer, QUEUE_NAMES, type QueueName } from '@fleet/queues';
+import { catalog, QUEUE_NAMES, type QueueName } from '@fleet/catalog';
+import type { Producer } from '@fleet/queues';
 import { type Access, ADMIN, assertAdmin } from './access.ts';
 
 export interface QueueCounts {

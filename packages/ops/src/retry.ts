@@ -1,4 +1,4 @@
-import { isQueueName, withoutTrigger } from '@fleet/queues';
+import { isQueueName, withoutTrigger } from '@fleet/catalog';
 import { clearCancelMark } from '@fleet/runtime';
 import { type Access, ADMIN, authorizeEnqueue } from './access.ts';
 import type { OpsDeps } from './deps.ts';

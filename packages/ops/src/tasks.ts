@@ -1,5 +1,5 @@
+import { auditJobId, findJob, isQueueName, jobsOf, parseAuditJobId, QUEUE_NAMES } from '@fleet/catalog';
 import { type Database, isUuid, type Task } from '@fleet/db';
-import { auditJobId, findJob, isQueueName, jobsOf, parseAuditJobId, QUEUE_NAMES } from '@fleet/queues';
 import type { Job } from 'bullmq';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { type Access, ADMIN, assertWorkspace, canSeeTask, TENANT_TASK_TYPES } from './access.ts';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { catalog, QUEUE_NAMES } from '@fleet/catalog';
 import { TASK_TYPES } from '@fleet/db';
-import { catalog, createProducer, createRedis, EnqueueUnconfirmedError, QUEUE_NAMES } from '@fleet/queues';
+import { createProducer, createRedis, EnqueueUnconfirmedError } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
 import {
   createTestDatabase,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { auditJobId, createProducer, createRedis } from '@fleet/queues';
+import { auditJobId } from '@fleet/catalog';
+import { createProducer, createRedis } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
 import {
   createTestDatabase,

@@ -1,45 +1,5 @@
 export type { RedisTarget } from '@fleet/config';
 export {
-  type AttemptIdentity,
-  attemptIdentity,
-  type JobFields,
-  TRIGGER_FIELD,
-  triggerOf,
-  withoutTrigger,
-  withTrigger,
-  workspaceOf,
-} from './attempt-identity.ts';
-export { auditJobId, parseAuditJobId } from './audit-id.ts';
-export {
-  type Catalog,
-  catalog,
-  findJob,
-  isQueueName,
-  type JobDef,
-  type JobDefinition,
-  type JobName,
-  type JobScope,
-  jobsOf,
-  type Payload,
-  type PayloadInput,
-  QUEUE_NAMES,
-  type QueueDefinition,
-  type QueueName,
-  taskTypeOf,
-} from './catalog.ts';
-export {
-  baseFields,
-  isoDate,
-  isoDateTime,
-  isoMonth,
-  isSupportedTime,
-  rowId,
-  SUPPORTED_YEARS,
-  type Trigger,
-  triggeredBy,
-  workspaceId,
-} from './common.ts';
-export {
   type ConnectionRole,
   clusterOptions,
   createRedis,
@@ -56,7 +16,6 @@ export {
   recordUnconfirmed,
   type UnconfirmedEnqueue,
 } from './enqueue-outcome.ts';
-export { payloadJsonSchemas } from './json-schema.ts';
 export { clusterQueuePrefix, queueKeyPrefix } from './key-layout.ts';
 export {
   createProducer,
@@ -65,4 +24,3 @@ export {
   type Producer,
   type ProducerOptions,
 } from './producer.ts';
-export { type FieldProblem, PayloadValidationError, UnknownJobError, validatePayload } from './validate.ts';

@@ -1,16 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import {
+  attemptIdentity,
+  catalog,
+  type JobName,
+  type PayloadInput,
+  type QueueName,
+  type Trigger,
+  validatePayload,
+  withTrigger,
+} from '@fleet/catalog';
 import type { RedisTarget } from '@fleet/config';
 import { type Database, isUuid, type JsonObject } from '@fleet/db';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
-import { attemptIdentity, withTrigger } from './attempt-identity.ts';
-import { catalog, type JobName, type PayloadInput, type QueueName } from './catalog.ts';
-import type { Trigger } from './common.ts';
 import { createRedis, isCluster, type RedisClient } from './connection.ts';
 import { EnqueueUnconfirmedError, isDefiniteRefusal, recordUnconfirmed } from './enqueue-outcome.ts';
 import { queueKeyPrefix } from './key-layout.ts';
-import { validatePayload } from './validate.ts';
 
 export interface ProducerOptions {
   /** A redis:// URL or a cluster (RedisTarget of @fleet/config). */

@@ -1,5 +1,5 @@
+import type { JobName, Payload, QueueName } from '@fleet/catalog';
 import type { Database, JsonObject } from '@fleet/db';
-import type { JobName, Payload, QueueName } from '@fleet/queues';
 import type { Job } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';

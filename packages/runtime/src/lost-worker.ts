@@ -1,5 +1,5 @@
+import { taskTypeOf } from '@fleet/catalog';
 import type { RedisClient } from '@fleet/queues';
-import { taskTypeOf } from '@fleet/queues';
 import type { TaskLogger } from '@fleet/task-logger';
 import { type Job, type Queue, UnrecoverableError } from 'bullmq';
 import { clearCancelMark, readCancelMark } from './cancel-marks.ts';

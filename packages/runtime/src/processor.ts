@@ -1,4 +1,3 @@
-import type { Database, JsonObject, TaskType } from '@fleet/db';
 import {
   attemptIdentity,
   findJob,
@@ -6,7 +5,8 @@ import {
   taskTypeOf,
   UnknownJobError,
   validatePayload,
-} from '@fleet/queues';
+} from '@fleet/catalog';
+import type { Database, JsonObject, TaskType } from '@fleet/db';
 import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart, taskRowId } from '@fleet/task-logger';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Kysely } from 'kysely';

@@ -1,5 +1,5 @@
+import { attemptIdentity, parseAuditJobId } from '@fleet/catalog';
 import type { Database, TaskType } from '@fleet/db';
-import { attemptIdentity, parseAuditJobId } from '@fleet/queues';
 import type { TaskLogger, TaskStart } from '@fleet/task-logger';
 import type { Job, Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';

@@ -1,6 +1,7 @@
+import { taskTypeOf } from '@fleet/catalog';
 import { parseEnv, redisRules, redisTargetOf } from '@fleet/config';
 import { createDb } from '@fleet/db';
-import { createRedis, queueKeyPrefix, taskTypeOf } from '@fleet/queues';
+import { createRedis, queueKeyPrefix } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';

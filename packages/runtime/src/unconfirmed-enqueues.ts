@@ -1,5 +1,6 @@
+import { parseAuditJobId } from '@fleet/catalog';
 import type { Database } from '@fleet/db';
-import { clearUnconfirmed, listUnconfirmed, parseAuditJobId } from '@fleet/queues';
+import { clearUnconfirmed, listUnconfirmed } from '@fleet/queues';
 import type { TaskLogger } from '@fleet/task-logger';
 import type { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';

@@ -1,4 +1,5 @@
-import { auditJobId, createProducer, PayloadValidationError, type Producer } from '@fleet/queues';
+import { auditJobId, PayloadValidationError } from '@fleet/catalog';
+import { createProducer, type Producer } from '@fleet/queues';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

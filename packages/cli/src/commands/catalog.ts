@@ -1,4 +1,4 @@
-import { catalog, jobsOf, payloadJsonSchemas, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, jobsOf, payloadJsonSchemas, QUEUE_NAMES } from '@fleet/catalog';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.ts';
 import { formatTable } from '../output/table.ts';

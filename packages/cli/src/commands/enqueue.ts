@@ -1,15 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { statusUrl } from '@fleet/ops';
 import {
   catalog,
-  type EnqueueOptions,
   PayloadValidationError,
   QUEUE_NAMES,
   TRIGGER_FIELD,
   triggeredBy,
   UnknownJobError,
   validatePayload,
-} from '@fleet/queues';
+} from '@fleet/catalog';
+import { statusUrl } from '@fleet/ops';
+import type { EnqueueOptions } from '@fleet/queues';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CliContext } from '../context.ts';
 import { CliError, explainServiceError } from '../errors.ts';

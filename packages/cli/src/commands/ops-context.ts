@@ -1,5 +1,5 @@
+import { PayloadValidationError, UnknownJobError } from '@fleet/catalog';
 import { type OpsDeps, OpsError, openOps } from '@fleet/ops';
-import { PayloadValidationError, UnknownJobError } from '@fleet/queues';
 import type { CliContext } from '../context.ts';
 import { CliError, explainServiceError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';

@@ -1,4 +1,5 @@
-import { isQueueName, type QueueName, queueKeyPrefix } from '@fleet/queues';
+import { isQueueName, type QueueName } from '@fleet/catalog';
+import { queueKeyPrefix } from '@fleet/queues';
 import { createScrubber, recoverLostWorkerJobs, secretValuesFromEnv } from '@fleet/runtime';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { Queue } from 'bullmq';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { catalog, QUEUE_NAMES } from '@fleet/queues';
+import { catalog, QUEUE_NAMES } from '@fleet/catalog';
 
 /** The repository root (also /app in the image), found from this file's location. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));

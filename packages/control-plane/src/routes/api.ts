@@ -1,3 +1,4 @@
+import { catalog, jobsOf, QUEUE_NAMES } from '@fleet/catalog';
 import {
   cancelTask,
   createApiKey,
@@ -14,7 +15,6 @@ import {
   summary,
   taskFiltersSchema,
 } from '@fleet/ops';
-import { catalog, jobsOf, QUEUE_NAMES } from '@fleet/queues';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
