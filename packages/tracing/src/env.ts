@@ -18,7 +18,9 @@ export const tracingEnv = {
     .pipe(z.array(z.enum(TRACE_EXPORTERS, { error: `must be ${TRACE_EXPORTERS.join(', ')} or a list of them` })))
     .optional(),
   /** Base URL of the OTLP/HTTP receiver (a collector), e.g. http://otel-collector:4318; spans go to /v1/traces. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ error: 'must be a URL such as http://otel-collector:4318' }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://otel-collector:4318' })
+    .optional(),
   /** The service.name of the spans; default the service's own name (the agent's, or control-plane). */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
 };
