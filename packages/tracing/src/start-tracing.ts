@@ -43,6 +43,11 @@ const disabled: Tracing = {
   shutdown: async () => {},
 };
 
+/*
+ * The SDK is OpenTelemetry JS 2.x (@opentelemetry/sdk-trace 2.12, API 1.9): its 3.x line needs
+ * Node 22.15, and the fleet runs on Node >= 20.19 (package.json engines).
+ */
+
 /**
  * Starts tracing as OTEL_TRACES_EXPORTER says: off when it is unset or `none` (the default),
  * OTLP over HTTP for `otlp` (the exporter reads OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _TIMEOUT
