@@ -124,7 +124,7 @@ export function createProducer(options: ProducerOptions): Producer {
     const attributes = { [FleetAttributes.Queue]: queueName, [FleetAttributes.JobName]: jobName };
     return withSpan(`enqueue ${queueName}.${jobName}`, { attributes }, async (span) => {
       const result = await enqueueUntraced(queueName, jobName, payload, opts);
-      span.setAttributes({ [FleetAttributes.JobId]: result.jobId, 'fleet.created': result.created });
+      span.setAttributes({ [FleetAttributes.JobId]: result.jobId, [FleetAttributes.Created]: result.created });
       return result;
     });
   }

@@ -10,6 +10,8 @@ export const FleetAttributes = {
   WorkspaceId: 'fleet.workspace_id',
   TaskId: 'fleet.task_id',
   Agent: 'fleet.agent',
+  /** False when an enqueue returned an existing job (deduplication, a known job id). */
+  Created: 'fleet.created',
   /** The status an audit write records (pending, completed, failed …). */
   AuditStatus: 'fleet.audit.status',
   /** Rows in the statement that made an audit write durable (group commit). */
