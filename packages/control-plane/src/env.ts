@@ -1,4 +1,5 @@
 import { booleanFlag, commonEnv, port, positiveInt, redisRules } from '@fleet/config';
+import { tracingEnv } from '@fleet/tracing';
 import { z } from 'zod';
 
 /** The control plane's configuration; parsed once in main.ts (tests pass an object). */
@@ -34,6 +35,8 @@ export const controlPlaneEnvSchema = redisRules(
     DB_POOL_MAX: positiveInt.default(10),
     DB_QUERY_TIMEOUT_MS: positiveInt.default(15_000),
     SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
+    // Traces ----------------------------------------------------------------------------------------
+    ...tracingEnv,
   }),
 );
 

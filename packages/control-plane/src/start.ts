@@ -2,6 +2,7 @@ import { parseEnv, redisTargetOf } from '@fleet/config';
 import { openOps } from '@fleet/ops';
 import { createRedis } from '@fleet/queues';
 import { createLogger, createScrubber, explainListenError, secretValuesFromEnv } from '@fleet/runtime';
+import { startTracing, type Tracing } from '@fleet/tracing';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './app.ts';
@@ -20,10 +21,12 @@ export interface RunningControlPlane {
 
 /**
  * Parses the environment, opens Postgres and Redis, and starts listening. Tests pass `env`
- * (CONTROL_PLANE_PORT=0 picks a free port); main.ts passes process.env.
+ * (CONTROL_PLANE_PORT=0 picks a free port); main.ts passes process.env. Without `tracing` it
+ * starts its own from the OTEL_* variables (off unless OTEL_TRACES_EXPORTER names an exporter)
+ * and stops it in close().
  */
 export async function startControlPlane(
-  options: { env?: NodeJS.ProcessEnv; log?: Logger } = {},
+  options: { env?: NodeJS.ProcessEnv; log?: Logger; tracing?: Tracing } = {},
 ): Promise<RunningControlPlane> {
   const rawEnv = options.env ?? process.env;
   const env = parseEnv('control-plane', controlPlaneEnvSchema, rawEnv);
@@ -35,6 +38,9 @@ export async function startControlPlane(
       scrub: createScrubber(secretValuesFromEnv(rawEnv)),
       base: { service: 'control-plane' },
     });
+  const tracing =
+    options.tracing ?? startTracing(env, { serviceName: 'control-plane', instanceId: env.FLEET_INSTANCE_ID });
+  const ownsTracing = !options.tracing;
   const ops = openOps({
     databaseUrl: env.DATABASE_URL,
     redis: redisTargetOf(env),
@@ -42,6 +48,7 @@ export async function startControlPlane(
     poolMax: env.DB_POOL_MAX,
     applicationName: 'fleet-control-plane',
     queryTimeoutMs: env.DB_QUERY_TIMEOUT_MS,
+    telemetry: tracing.bullmq,
   });
   const rateLimitRedis = createRedis(redisTargetOf(env), 'producer');
   let app: FastifyInstance;
@@ -71,6 +78,7 @@ export async function startControlPlane(
   } catch (error) {
     rateLimitRedis.disconnect();
     await ops.close();
+    if (ownsTracing) await tracing.shutdown().catch(() => {});
     throw error;
   }
   const address = app.server.address();
@@ -90,6 +98,7 @@ export async function startControlPlane(
       await app.close();
       rateLimitRedis.disconnect();
       await ops.close();
+      if (ownsTracing) await tracing.shutdown().catch((err) => log.warn({ err }, 'spans not exported at shutdown'));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createDb, type Database } from '@fleet/db';
 import { createProducer, createRedis, type Producer, type RedisClient, type RedisTarget } from '@fleet/queues';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
+import type { Telemetry } from 'bullmq';
 import type { Kysely } from 'kysely';
 
 /** What the operations need; the caller (service main, CLI command) owns and closes it. */
@@ -26,6 +27,8 @@ export interface OpenOpsOptions {
   applicationName?: string;
   /** Client-side cap on one Postgres round trip (default 15 s). */
   queryTimeoutMs?: number;
+  /** BullMQ telemetry for the producer's queues (Tracing.bullmq of @fleet/tracing). */
+  telemetry?: Telemetry;
 }
 
 /** Opens every connection the operations need. `close()` flushes the audit writer and closes all. */
@@ -35,7 +38,7 @@ export function openOps(options: OpenOpsOptions): OpsDeps & { close(): Promise<v
     applicationName: options.applicationName ?? 'fleet-ops',
     queryTimeoutMillis: options.queryTimeoutMs ?? 15_000,
   });
-  const producer = createProducer({ redis: options.redis, prefix: options.prefix, db });
+  const producer = createProducer({ redis: options.redis, prefix: options.prefix, db, telemetry: options.telemetry });
   const redis = createRedis(options.redis, 'producer');
   const taskLogger = createTaskLogger({ db });
   return {

@@ -12,7 +12,8 @@ import {
 import type { RedisTarget } from '@fleet/config';
 import { type Database, isUuid, type JsonObject } from '@fleet/db';
 import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
-import { type JobsOptions, Queue } from 'bullmq';
+import { FleetAttributes, withSpan } from '@fleet/tracing';
+import { type JobsOptions, Queue, type Telemetry } from 'bullmq';
 import type { Kysely } from 'kysely';
 import { createRedis, isCluster, type RedisClient } from './connection.ts';
 import { EnqueueUnconfirmedError, isDefiniteRefusal, recordUnconfirmed } from './enqueue-outcome.ts';
@@ -25,6 +26,11 @@ export interface ProducerOptions {
   prefix: string;
   /** When given, enqueue() writes a `pending` audit row for each new job. */
   db?: Kysely<Database>;
+  /**
+   * BullMQ telemetry (Tracing.bullmq of @fleet/tracing): each job then carries the context of its
+   * enqueue, and the worker's spans continue that trace.
+   */
+  telemetry?: Telemetry;
 }
 
 export interface EnqueueOptions {
@@ -107,6 +113,7 @@ export function createProducer(options: ProducerOptions): Producer {
         connection,
         prefix: queueKeyPrefix(connection, options.prefix, name),
         defaultJobOptions: catalog[name].defaultJobOptions,
+        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       });
       q.on('error', () => {});
       queues.set(name, q);
@@ -114,11 +121,26 @@ export function createProducer(options: ProducerOptions): Producer {
     return q;
   }
 
-  async function enqueueRaw(
+  /** One span per enqueue: the pending audit write and BullMQ's add are its children. */
+  function enqueueRaw(
     queueName: string,
     jobName: string,
     payload: unknown,
     opts: EnqueueOptions = {},
+  ): Promise<EnqueueResult> {
+    const attributes = { [FleetAttributes.Queue]: queueName, [FleetAttributes.JobName]: jobName };
+    return withSpan(`enqueue ${queueName}.${jobName}`, { attributes }, async (span) => {
+      const result = await enqueueUntraced(queueName, jobName, payload, opts);
+      span.setAttributes({ [FleetAttributes.JobId]: result.jobId, [FleetAttributes.Created]: result.created });
+      return result;
+    });
+  }
+
+  async function enqueueUntraced(
+    queueName: string,
+    jobName: string,
+    payload: unknown,
+    opts: EnqueueOptions,
   ): Promise<EnqueueResult> {
     const trigger = opts.triggeredBy ?? 'api';
     const { def, payload: data } = validatePayload(queueName, jobName, withTrigger(payload, trigger));

@@ -1,4 +1,5 @@
 import { booleanFlag, commonEnv, port, positiveInt } from '@fleet/config';
+import { tracingEnv } from '@fleet/tracing';
 import { z } from 'zod';
 
 /**
@@ -38,6 +39,8 @@ export const runtimeEnvShape = {
   DB_QUERY_TIMEOUT_MS: positiveInt.default(15_000),
   /** Set to false to leave out Node's default process metrics. */
   METRICS_PROCESS: booleanFlag.default(true),
+  /** Traces (OTEL_TRACES_EXPORTER, OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME): off by default. */
+  ...tracingEnv,
 };
 
 export type RuntimeEnv = z.output<z.ZodObject<typeof runtimeEnvShape>>;

@@ -8,6 +8,8 @@ import {
 } from '@fleet/catalog';
 import type { Database, JsonObject, TaskType } from '@fleet/db';
 import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart, taskRowId } from '@fleet/task-logger';
+import { FleetAttributes, withSpan } from '@fleet/tracing';
+import type { Attributes, Span } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -118,7 +120,18 @@ export function taskStart(
 export function createProcessor(p: ProcessorDeps) {
   const { agent, taskLogger, scrub, metrics } = p;
 
-  return async function process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
+  /**
+   * Each attempt runs in a span (`attempt <queue>.<job>`), a child of BullMQ's `process` span when
+   * the worker has telemetry (which continues the trace of the job's enqueue); the handler and
+   * the audit writes are its children.
+   */
+  return function process(job: Job, token?: string, signal?: AbortSignal): Promise<unknown> {
+    return withSpan(`attempt ${agent.queue}.${job.name}`, { expected: isControlFlow }, (span) =>
+      attempt(job, token, signal, span),
+    );
+  };
+
+  async function attempt(job: Job, token: string | undefined, signal: AbortSignal | undefined, span: Span) {
     let state: HeldState | null = null;
     const enter = (next: HeldState) => {
       if (state) metrics.held.dec({ queue: agent.queue, state });
@@ -138,6 +151,8 @@ export function createProcessor(p: ProcessorDeps) {
       workspaceId: start.workspaceId,
       attempt: start.attempt,
     });
+    const attributes: Attributes | null = span.isRecording() ? attemptAttributes(start, job) : null;
+    if (attributes) span.setAttributes(attributes);
     // Secrets the handler learns (decrypted tokens) are scrubbed until this attempt is settled.
     const secrets = scrub.scope();
 
@@ -221,7 +236,10 @@ export function createProcessor(p: ProcessorDeps) {
           payload: unknown,
           ctx: HandlerContext<unknown>,
         ) => Promise<HandlerResult>;
-        result = (await handler(payload, ctx)) ?? {};
+        result =
+          (await withSpan(`handler ${job.name}`, { attributes: attributes ?? undefined }, () =>
+            handler(payload, ctx),
+          )) ?? {};
       } catch (error) {
         return await handleFailure(error, abort);
       }
@@ -307,5 +325,23 @@ export function createProcessor(p: ProcessorDeps) {
       // BullMQ stores the message as failedReason and the stack as stacktrace: scrubbed copies.
       throw error instanceof Error ? scrub(error) : new Error(message);
     }
+  }
+}
+
+/** BullMQ control flow thrown by an attempt that is not a failure of it (deferred, handed back). */
+function isControlFlow(error: unknown): boolean {
+  return error instanceof DelayedError || error instanceof WaitingError;
+}
+
+/** The span attributes of an attempt: its audit identity and the row it writes. */
+function attemptAttributes(start: TaskStart, job: Job): Attributes {
+  return {
+    [FleetAttributes.Queue]: start.queueName,
+    [FleetAttributes.JobName]: job.name,
+    [FleetAttributes.JobId]: String(job.id),
+    [FleetAttributes.Attempt]: start.attempt,
+    [FleetAttributes.TaskId]: taskRowId(start),
+    ...(start.workspaceId ? { [FleetAttributes.WorkspaceId]: start.workspaceId } : {}),
+    ...(start.agentName ? { [FleetAttributes.Agent]: start.agentName } : {}),
   };
 }

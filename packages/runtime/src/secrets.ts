@@ -108,6 +108,21 @@ export function secretValuesFromEnv(env: NodeJS.ProcessEnv): string[] {
   for (const [name, value] of Object.entries(env)) {
     if (!value || value.length < MIN_SECRET_LENGTH) continue;
     if (SECRET_NAME.test(name) || /_KEY$/.test(name)) values.push(value);
+    if (/^OTEL_EXPORTER_OTLP_(?:[A-Z]+_)?HEADERS$/.test(name)) {
+      // `authorization=Bearer …,api-key=…`: the collector's credentials, whole and one by one.
+      values.push(value);
+      for (const pair of value.split(',')) {
+        const at = pair.indexOf('=');
+        if (at <= 0) continue;
+        const raw = pair.slice(at + 1).trim();
+        values.push(raw);
+        try {
+          values.push(decodeURIComponent(raw));
+        } catch {
+          // not percent-encoded after all; the raw value is kept
+        }
+      }
+    }
     if (/_URL$/.test(name)) {
       try {
         const u = new URL(value);

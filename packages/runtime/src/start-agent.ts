@@ -3,6 +3,7 @@ import { parseEnv, redisRules, redisTargetOf } from '@fleet/config';
 import { createDb } from '@fleet/db';
 import { createRedis, queueKeyPrefix } from '@fleet/queues';
 import { createTaskLogger } from '@fleet/task-logger';
+import { startTracing, type Tracing } from '@fleet/tracing';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -36,6 +37,11 @@ export interface StartAgentOptions {
    * use it to stop a worker at an exact step; a slow callback slows every job.
    */
   onAttemptStep?: OnAttemptStep;
+  /**
+   * Tracing to use (its owner shuts it down). By default the agent starts its own from the
+   * OTEL_* variables, off unless OTEL_TRACES_EXPORTER names an exporter, and stops it in close().
+   */
+  tracing?: Tracing;
 }
 
 export interface RunningAgent {
@@ -79,6 +85,9 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       destination: options.logDestination,
     });
 
+  const tracing = options.tracing ?? startTracing(env, { serviceName: agent.name, instanceId: env.FLEET_INSTANCE_ID });
+  const ownsTracing = !options.tracing;
+
   const dbOptions = { queryTimeoutMillis: env.DB_QUERY_TIMEOUT_MS, applicationName: `fleet-${agent.name}` };
   const db = createDb(env.DATABASE_URL, { ...dbOptions, max: env.DB_POOL_MAX });
   // The audit writer gets its own small pool, so busy handlers can never starve it of connections.
@@ -96,7 +105,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   try {
     deps = agent.setup ? await agent.setup({ env, db, log }) : undefined;
   } catch (error) {
-    await Promise.allSettled([db.destroy(), auditDb.destroy(), queue.close()]);
+    await Promise.allSettled([db.destroy(), auditDb.destroy(), queue.close(), ownsTracing && tracing.shutdown()]);
     connection.disconnect();
     subscriber.disconnect();
     throw error;
@@ -151,6 +160,8 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     removeOnComplete: { age: 24 * 3600, count: 5_000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     autorun: false,
+    // The job carries its enqueue's trace context; BullMQ's `process` span continues it.
+    ...(tracing.bullmq ? { telemetry: tracing.bullmq } : {}),
   });
   worker.on('error', (err) => log.warn({ err }, 'worker error'));
   worker.on('stalled', (jobId) => {
@@ -209,6 +220,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     subscriber.disconnect();
     connection.disconnect();
     await Promise.allSettled([taskLogger.close(), db.destroy(), auditDb.destroy(), probeDb.destroy()]);
+    if (ownsTracing) await tracing.shutdown().catch(() => {});
     throw error;
   });
 
@@ -268,6 +280,8 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       subscriber.disconnect();
       connection.disconnect();
       await Promise.allSettled([db.destroy(), auditDb.destroy(), probeDb.destroy()]);
+      // The last spans (the final attempts' audit writes) are exported before the process exits.
+      if (ownsTracing) await tracing.shutdown().catch((err) => log.warn({ err }, 'spans not exported at shutdown'));
       log.info({ drained }, 'stopped');
       return drained;
     },

@@ -1,6 +1,13 @@
 /** The scrubber's three nets on their own: literal values (and their encodings), run-time scopes, credential shapes. */
 import { describe, expect, it } from 'vitest';
-import { createScrubber, providerExcerpt, REDACTED, redactCredentials, secretVariants } from '../src/index.ts';
+import {
+  createScrubber,
+  providerExcerpt,
+  REDACTED,
+  redactCredentials,
+  secretValuesFromEnv,
+  secretVariants,
+} from '../src/index.ts';
 
 const R = REDACTED;
 
@@ -134,5 +141,23 @@ describe('createScrubber', () => {
     c.register(secret);
     c.release();
     expect(scrub(secret)).toBe(R);
+  });
+});
+
+describe('secretValuesFromEnv', () => {
+  it("takes the OTLP exporter's headers as secrets, whole and each value", () => {
+    const values = secretValuesFromEnv({
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20otlp-token-123,x-team=observability',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'api-key=trace-key-4567890',
+      OTEL_SERVICE_NAME: 'contact-intelligence',
+    });
+    expect(values).toEqual(
+      expect.arrayContaining([
+        'authorization=Bearer%20otlp-token-123,x-team=observability',
+        'Bearer otlp-token-123',
+        'trace-key-4567890',
+      ]),
+    );
+    expect(values).not.toContain('contact-intelligence');
   });
 });

@@ -1,6 +1,8 @@
 import type { Database } from '@fleet/db';
+import { FleetAttributes, SpanKind, withSpan } from '@fleet/tracing';
 import type { Kysely } from 'kysely';
 import { AuditWriteError, isRowError, sqlState } from './errors.ts';
+import { taskRowId } from './row-id.ts';
 import {
   endRow,
   InvalidTaskRowError,
@@ -65,7 +67,8 @@ export interface TaskLogger {
 }
 
 interface Waiter {
-  resolve(): void;
+  /** `rows`: how many rows the statement that made this one durable carried. */
+  resolve(rows: number): void;
   reject(error: Error): void;
 }
 
@@ -187,7 +190,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
         db,
         batch.map((e) => e.row),
       );
-      for (const entry of batch) settle(entry);
+      for (const entry of batch) settle(entry, batch.length);
     } catch (error) {
       if (isRowError(error) && batch.length > 1) {
         // One bad row must not fail everyone else's write: isolate it.
@@ -211,7 +214,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
       stats.statements++;
       try {
         await upsertRows(db, [entry.row]);
-        settle(entry);
+        settle(entry, 1);
         return;
       } catch (e) {
         error = e;
@@ -233,7 +236,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
       stats.statements++;
       try {
         await upsertRows(db, [row]);
-        return settle(entry);
+        return settle(entry, 1);
       } catch (e) {
         error = e;
       }
@@ -246,8 +249,8 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
     for (const w of entry.waiters) w.reject(refused);
   }
 
-  function settle(entry: Entry): void {
-    for (const w of entry.waiters) w.resolve();
+  function settle(entry: Entry, rows: number): void {
+    for (const w of entry.waiters) w.resolve(rows);
   }
 
   function fail(entries: Entry[], error: unknown): void {
@@ -261,17 +264,45 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
     log.warn({ err: wrapped, rows: entries.length }, 'audit write failed; callers will retry');
   }
 
+  /**
+   * Queues a write its caller awaits, in a span of the caller's trace (`audit <status>`) that
+   * ends when the row is durable: the statement is shared with other attempts' rows.
+   */
   function awaited(row: () => RowState): Promise<void> {
     if (closed) return Promise.reject(new AuditWriteError('task logger is closed'));
-    return new Promise<void>((resolve, reject) => {
-      let built: RowState;
-      try {
-        built = row();
-      } catch (error) {
-        reject(error);
-        return;
+    let built: RowState;
+    try {
+      built = row();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return withSpan(`audit ${built.status}`, { kind: SpanKind.CLIENT }, (span) => {
+      if (span.isRecording()) {
+        span.setAttributes({
+          'db.system.name': 'postgresql',
+          'db.collection.name': 'autonomous_tasks',
+          'db.operation.name': 'upsert',
+          [FleetAttributes.TaskId]: taskRowId(built.key),
+          [FleetAttributes.Queue]: built.key.queueName,
+          [FleetAttributes.JobId]: built.key.jobId,
+          [FleetAttributes.Attempt]: built.key.attempt,
+          [FleetAttributes.AuditStatus]: built.status,
+          ...(built.workspaceId ? { [FleetAttributes.WorkspaceId]: built.workspaceId } : {}),
+        });
       }
-      enqueue(built, { resolve, reject }, 0);
+      return new Promise<void>((resolve, reject) => {
+        enqueue(
+          built,
+          {
+            resolve(rows) {
+              span.setAttribute(FleetAttributes.AuditBatchRows, rows);
+              resolve();
+            },
+            reject,
+          },
+          0,
+        );
+      });
     });
   }
 

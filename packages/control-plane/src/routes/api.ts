@@ -15,6 +15,7 @@ import {
   summary,
   taskFiltersSchema,
 } from '@fleet/ops';
+import { contextFromHeaders, FleetAttributes, SpanKind, withSpan } from '@fleet/tracing';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
@@ -159,48 +160,70 @@ export async function apiRoutes(fastify: FastifyInstance, deps: OpsDeps, options
             },
           },
         },
-        async (request, reply) => {
-          const body = request.body;
-          const headerKey = request.headers['idempotency-key'];
-          if (headerKey && body.idempotency_key && headerKey !== body.idempotency_key) {
-            throw new HttpError(400, 'invalid_input', 'Idempotency-Key header and idempotency_key differ', [
-              { field: 'idempotency_key', message: 'differs from the Idempotency-Key header' },
-            ]);
-          }
-          const result = await enqueueJob(
-            deps,
+        (request, reply) =>
+          // The trace of an enqueue starts here (or continues the caller's, from `traceparent`):
+          // the job carries it to the worker, whose spans join it.
+          withSpan(
+            `POST /v1/jobs/${queue}/${job}`,
             {
-              queue,
-              job,
-              payload: body.payload,
-              delayMs: body.delay_ms,
-              priority: body.priority,
-              idempotencyKey: headerKey ?? body.idempotency_key,
-              idempotencyTtlMs: options.idempotencyTtlMs,
-              principal: request.principal?.id,
+              kind: SpanKind.SERVER,
+              parent: contextFromHeaders(request.headers),
+              attributes: {
+                'http.request.method': 'POST',
+                'http.route': `/v1/jobs/${queue}/${job}`,
+                [FleetAttributes.Queue]: queue,
+                [FleetAttributes.JobName]: job,
+              },
             },
-            access(request),
-          );
-          const row = await deps.db
-            .selectFrom('autonomous_tasks')
-            .select(['id', 'status'])
-            .where('queue_name', '=', result.queue)
-            .where('job_id', '=', result.jobId)
-            .orderBy('attempt', 'desc')
-            .limit(1)
-            .executeTakeFirst();
-          const poll = statusUrl(result.queue, result.jobId);
-          reply.header('location', poll);
-          return reply.code(result.created ? 201 : 200).send({
-            task_id: row?.id ?? null,
-            job_id: result.jobId,
-            queue: result.queue,
-            job: result.job,
-            created: result.created,
-            status: row?.status ?? 'pending',
-            status_url: poll,
-          });
-        },
+            async (span) => {
+              const body = request.body;
+              const headerKey = request.headers['idempotency-key'];
+              if (headerKey && body.idempotency_key && headerKey !== body.idempotency_key) {
+                throw new HttpError(400, 'invalid_input', 'Idempotency-Key header and idempotency_key differ', [
+                  { field: 'idempotency_key', message: 'differs from the Idempotency-Key header' },
+                ]);
+              }
+              const result = await enqueueJob(
+                deps,
+                {
+                  queue,
+                  job,
+                  payload: body.payload,
+                  delayMs: body.delay_ms,
+                  priority: body.priority,
+                  idempotencyKey: headerKey ?? body.idempotency_key,
+                  idempotencyTtlMs: options.idempotencyTtlMs,
+                  principal: request.principal?.id,
+                },
+                access(request),
+              );
+              const row = await deps.db
+                .selectFrom('autonomous_tasks')
+                .select(['id', 'status'])
+                .where('queue_name', '=', result.queue)
+                .where('job_id', '=', result.jobId)
+                .orderBy('attempt', 'desc')
+                .limit(1)
+                .executeTakeFirst();
+              const poll = statusUrl(result.queue, result.jobId);
+              const code = result.created ? 201 : 200;
+              span.setAttributes({
+                'http.response.status_code': code,
+                [FleetAttributes.JobId]: result.jobId,
+                ...(row ? { [FleetAttributes.TaskId]: row.id } : {}),
+              });
+              reply.header('location', poll);
+              return reply.code(code).send({
+                task_id: row?.id ?? null,
+                job_id: result.jobId,
+                queue: result.queue,
+                job: result.job,
+                created: result.created,
+                status: row?.status ?? 'pending',
+                status_url: poll,
+              });
+            },
+          ),
       );
     }
   }
