@@ -12,8 +12,8 @@
 -- INSERT ... ON CONFLICT DO NOTHING, and replaces the plain calendar_item_id index of 155.
 --
 -- An item deleted outright (not soft-deleted) takes its not-yet-sent posts with it: the trigger
--- below cancels them before the foreign key clears their link, so an orphaned post is never
--- published. Cancelling or soft-deleting an item is handled by the publisher's next run.
+-- below cancels them (no create request sent, no attempt holding them) before the foreign key
+-- clears their link, so an orphaned post is never published. Cancelling or soft-deleting an item is handled by the publisher's next run.
 
 -- Targets of the composite foreign keys.
 ALTER TABLE content_calendar_items
@@ -63,8 +63,9 @@ BEGIN
   SET status = 'cancelled', last_error = 'its content calendar item was deleted', updated_at = now()
   WHERE calendar_item_id = OLD.id
     AND workspace_id = OLD.workspace_id
-    AND status = 'scheduled'
-    AND create_sent_at IS NULL;
+    AND status IN ('scheduled', 'publishing')
+    AND create_sent_at IS NULL
+    AND (claimed_until IS NULL OR claimed_until < now());
   RETURN OLD;
 END
 $$;

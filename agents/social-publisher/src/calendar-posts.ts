@@ -45,9 +45,10 @@ export async function materialiseCalendarPosts(db: Kysely<Database>, workspaceId
 }
 
 /**
- * Cancels the posts of items cancelled or (soft-)deleted that nothing has been sent for: still
- * `scheduled` and no create request ever sent. A post an attempt holds or may have created is left
- * to finish, as the platform may have it already.
+ * Cancels the posts of items cancelled or (soft-)deleted that nothing has been sent for: no create
+ * request ever sent, and not held by an attempt — `scheduled`, or `publishing` left by an attempt
+ * that failed before creating (an image download that timed out). A post an attempt holds or may
+ * have created is left to finish, as the platform may have it already.
  */
 export async function cancelCalendarPosts(db: Kysely<Database>, workspaceId: string, now: Date): Promise<number> {
   const { rows } = await sql<{ id: string }>`
@@ -61,8 +62,9 @@ export async function cancelCalendarPosts(db: Kysely<Database>, workspaceId: str
       AND i.workspace_id = ${workspaceId}
       AND i.id = p.calendar_item_id
       AND (i.status = 'cancelled' OR i.deleted_at IS NOT NULL)
-      AND p.status = 'scheduled'
+      AND p.status IN ('scheduled', 'publishing')
       AND p.create_sent_at IS NULL
+      AND (p.claimed_until IS NULL OR p.claimed_until < ${now})
     RETURNING p.id`.execute(db);
   return rows.length;
 }

@@ -203,6 +203,35 @@ describe('a calendar item cancelled or deleted before its post is sent', () => {
     expect(sent('Removed launch')).toEqual([]);
   });
 
+  it('cancels a post an attempt left before creating, but not one an attempt holds', async () => {
+    const { ws, mastodonAccount } = await workspace();
+    const left = await insertCalendarPost(t.db, ws, { title: 'Left by an attempt', accounts: [mastodonAccount] });
+    const held = await insertCalendarPost(t.db, ws, { title: 'Held by an attempt', accounts: [mastodonAccount] });
+    await materialiseCalendarPosts(t.db, ws, new Date());
+    // An attempt whose image download failed: publishing, no create sent, lease freed.
+    await t.db
+      .updateTable('social_posts')
+      .set({ status: 'publishing', claimed_until: null })
+      .where('calendar_item_id', '=', left)
+      .execute();
+    // An attempt working on it right now (it may be about to send the create).
+    await t.db
+      .updateTable('social_posts')
+      .set({ status: 'publishing', claimed_until: new Date(Date.now() + 60_000) })
+      .where('calendar_item_id', '=', held)
+      .execute();
+    await t.db
+      .updateTable('content_calendar_items')
+      .set({ status: 'cancelled' })
+      .where('id', 'in', [left, held])
+      .execute();
+    const result = await publish(ws);
+    expect(result.output).toMatchObject({ due: 0, from_calendar: { cancelled: 1 } });
+    expect(await postsOfItem(t.db, left)).toMatchObject([{ status: 'cancelled' }]);
+    expect(await postsOfItem(t.db, held)).toMatchObject([{ status: 'publishing' }]);
+    expect(sent('Left by an attempt')).toEqual([]);
+  });
+
   it('keeps a post whose create may have reached the platform', async () => {
     const { ws, mastodonAccount } = await workspace();
     const item = await insertCalendarPost(t.db, ws, { title: 'Maybe sent', accounts: [mastodonAccount] });
