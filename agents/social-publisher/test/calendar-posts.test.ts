@@ -142,6 +142,26 @@ describe('a scheduled calendar post', () => {
     expect(await itemStatus(t.db, item)).toBe('failed');
   });
 
+  it('stays scheduled while one of its posts is still being published', async () => {
+    const { ws, mastodonAccount, xAccount } = await workspace();
+    const item = await insertCalendarPost(t.db, ws, { title: 'Two accounts', accounts: [mastodonAccount, xAccount] });
+    await materialiseCalendarPosts(t.db, ws, new Date());
+    // Another worker holds the X post.
+    await t.db
+      .updateTable('social_posts')
+      .set({ status: 'publishing', claimed_until: new Date(Date.now() + 60_000) })
+      .where('calendar_item_id', '=', item)
+      .where('account_id', '=', xAccount)
+      .execute();
+    const result = await publish(ws);
+    expect(result.output).toMatchObject({ published: 1, from_calendar: { items_published: 0 } });
+    expect(await itemStatus(t.db, item)).toBe('scheduled');
+    // Its lease ran out: the next run publishes it and ends the item.
+    await t.db.updateTable('social_posts').set({ claimed_until: null }).where('calendar_item_id', '=', item).execute();
+    expect((await publish(ws)).output).toMatchObject({ published: 1, from_calendar: { items_published: 1 } });
+    expect(await itemStatus(t.db, item)).toBe('published');
+  });
+
   it('is not materialised before it starts', async () => {
     const { ws, mastodonAccount } = await workspace();
     const startsAt = new Date(Date.now() + 60 * 60_000);
@@ -156,11 +176,24 @@ describe('a scheduled calendar post', () => {
     expect(sent('Later today')).toHaveLength(1);
   });
 
-  it('is not materialised while a draft', async () => {
+  it('is not materialised while a draft or once deleted, nor is an entry that is not a post', async () => {
     const { ws, mastodonAccount } = await workspace();
-    const item = await insertCalendarPost(t.db, ws, { title: 'Draft', status: 'draft', accounts: [mastodonAccount] });
+    const deleted = await insertCalendarPost(t.db, ws, { title: 'Deleted', accounts: [mastodonAccount] });
+    await t.db
+      .updateTable('content_calendar_items')
+      .set({ deleted_at: new Date() })
+      .where('id', '=', deleted)
+      .execute();
+    const draft = await insertCalendarPost(t.db, ws, { title: 'Draft', status: 'draft', accounts: [mastodonAccount] });
+    const campaign = await insertCalendarPost(t.db, ws, {
+      title: 'Campaign',
+      kind: 'campaign',
+      accounts: [mastodonAccount],
+    });
     expect((await publish(ws)).output.from_calendar.created).toBe(0);
-    expect(await postsOfItem(t.db, item)).toEqual([]);
+    expect(await postsOfItem(t.db, draft)).toEqual([]);
+    expect(await postsOfItem(t.db, campaign)).toEqual([]);
+    expect(await postsOfItem(t.db, deleted)).toEqual([]);
   });
 });
 

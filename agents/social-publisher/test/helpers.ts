@@ -50,7 +50,7 @@ export async function postRow(db: Kysely<Database>, id: string) {
   return db.selectFrom('social_posts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-/** A content calendar post (kind 'post'), scheduled and due a minute ago unless told otherwise. */
+/** A content calendar entry, a post unless told otherwise, scheduled and due a minute ago unless told otherwise. */
 export async function insertCalendarPost(
   db: Kysely<Database>,
   workspaceId: string,
@@ -60,6 +60,7 @@ export async function insertCalendarPost(
     startsAt?: Date;
     status?: 'draft' | 'scheduled' | 'published' | 'failed' | 'cancelled';
     rrule?: string;
+    kind?: 'post' | 'campaign' | 'email_send';
     accounts?: string[];
   },
 ): Promise<string> {
@@ -67,7 +68,7 @@ export async function insertCalendarPost(
     .insertInto('content_calendar_items')
     .values({
       workspace_id: workspaceId,
-      kind: 'post',
+      kind: values.kind ?? 'post',
       title: values.title,
       body: values.body ?? null,
       starts_at: values.startsAt ?? new Date(Date.now() - 60_000),
