@@ -79,7 +79,7 @@ export async function publishDue(
   fromCalendar.items_failed = settled.failed;
   if (input.postId && skipped.length === 1) {
     throw new PermanentError(
-      `post_id ${input.postId}: no post of this workspace that is due and not already published, rejected or being published`,
+      `post_id ${input.postId}: no post of this workspace that is due and not already published, rejected, cancelled (or of a cancelled calendar item) or being published`,
     );
   }
   if (transient.length > 0) {

@@ -6,6 +6,7 @@
  * used. Each test has its own workspace, so a run without post_id sees only its rows.
  */
 
+import { PermanentError } from '@fleet/runtime';
 import { createSafeFetch, parseAllowlist, type SafeFetch } from '@fleet/safe-fetch';
 import { createTestDatabase, createWorkspace, type TestDatabase } from '@fleet/testing';
 import { pino } from 'pino';
@@ -28,23 +29,24 @@ const ctx = {
   registerSecret: () => {},
 };
 
-function publish(workspaceId: string, now = () => new Date()) {
+function publishDeps(now: () => Date) {
   const httpDeps = { http, timeoutMs: 2_000 };
-  return publishDue(
-    {
-      db: t.db,
-      providers: { mastodon: new MastodonProvider({ ...httpDeps, processingPollMs: 10 }), x: new XProvider(httpDeps) },
-      encryptionKey: KEY,
-      mediaHttp: http,
-      mediaMaxBytes: 16 * 1024 * 1024,
-      mediaTimeoutMs: 5_000,
-      now,
-      leaseMs: 60_000,
-      batchSize: 50,
-    },
-    { workspaceId },
-    ctx,
-  );
+  return {
+    db: t.db,
+    providers: { mastodon: new MastodonProvider({ ...httpDeps, processingPollMs: 10 }), x: new XProvider(httpDeps) },
+    encryptionKey: KEY,
+    mediaHttp: http,
+    mediaMaxBytes: 16 * 1024 * 1024,
+    mediaTimeoutMs: 5_000,
+    now,
+    leaseMs: 60_000,
+    batchSize: 50,
+  };
+}
+
+/** A run without post_id: everything due in the workspace. */
+function publish(workspaceId: string, now = () => new Date()) {
+  return publishDue(publishDeps(now), { workspaceId }, ctx);
 }
 
 /** A workspace with one Mastodon and one X account on the stubs. */
@@ -222,6 +224,27 @@ describe('a calendar item cancelled or deleted before its post is sent', () => {
     expect(sent('Cancelled launch')).toEqual([]);
     expect(sent('Deleted launch')).toEqual([]);
     expect(await itemStatus(t.db, cancelled)).toBe('cancelled');
+  });
+
+  it("is not published by a job naming its post, which skips the run's cancel step", async () => {
+    const { ws, mastodonAccount } = await workspace();
+    const item = await insertCalendarPost(t.db, ws, { title: 'Cancelled meanwhile', accounts: [mastodonAccount] });
+    await materialiseCalendarPosts(t.db, ws, new Date());
+    const [post] = await postsOfItem(t.db, item);
+    await t.db.updateTable('content_calendar_items').set({ status: 'cancelled' }).where('id', '=', item).execute();
+    // A job with post_id skips the run's cancel step: the claim itself refuses the post.
+    const error = await publishDue(
+      publishDeps(() => new Date()),
+      { workspaceId: ws, postId: post!.id },
+      ctx,
+    ).then(
+      () => new Error('expected a failure'),
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error.message).toContain(`post_id ${post!.id}: no post of this workspace that is due`);
+    expect(sent('Cancelled meanwhile')).toEqual([]);
+    expect(await postsOfItem(t.db, item)).toMatchObject([{ status: 'scheduled', publish_attempts: 0 }]);
   });
 
   it('removed outright, has its unsent post cancelled by the database, keeping the post', async () => {
