@@ -4,8 +4,19 @@
  * defers the job (RetryLaterError); posts published before it stay published and are skipped by
  * the retry. A post the rules or the platform refuse is rejected for good and listed; any other
  * failure frees the post and fails the attempt, so it is retried.
+ *
+ * A run without post_id first brings the workspace's content calendar in: the unsent posts of
+ * cancelled or deleted items are cancelled and each due calendar post gets its social posts
+ * (calendar-posts.ts), so they are published in the same run. After publishing, calendar items
+ * whose posts are all finished are marked published (or failed).
  */
 import { PermanentError, RetryLaterError } from '@fleet/runtime';
+import {
+  cancelCalendarPosts,
+  type FromCalendar,
+  materialiseCalendarPosts,
+  settleCalendarItems,
+} from './calendar-posts.ts';
 import { type PublishContext, type PublishDeps, type PublishOutcome, publishPost } from './publish-post.ts';
 import { claimPost, duePostIds, releasePost } from './social-posts.ts';
 
@@ -20,6 +31,8 @@ export interface PublishDueResult {
     posts: PublishOutcome[];
     /** Posts claimed by another worker or no longer due when their turn came. */
     skipped_post_ids: string[];
+    /** The content calendar steps (nothing is created or cancelled for a job with post_id). */
+    from_calendar: FromCalendar;
   };
   status?: 'partial_failure' | 'failed';
   error?: string;
@@ -30,6 +43,12 @@ export async function publishDue(
   input: { workspaceId: string; postId?: string },
   ctx: PublishContext,
 ): Promise<PublishDueResult> {
+  const fromCalendar: FromCalendar = { created: 0, cancelled: 0, items_published: 0, items_failed: 0 };
+  if (!input.postId) {
+    fromCalendar.cancelled = await cancelCalendarPosts(deps.db, input.workspaceId, deps.now());
+    fromCalendar.created = await materialiseCalendarPosts(deps.db, input.workspaceId, deps.now());
+    if (fromCalendar.created + fromCalendar.cancelled > 0) ctx.log.info({ ...fromCalendar }, 'content calendar posts');
+  }
   const ids = input.postId ? [input.postId] : await duePostIds(deps.db, input.workspaceId, deps.now(), deps.batchSize);
   const posts: PublishOutcome[] = [];
   const skipped: string[] = [];
@@ -55,9 +74,12 @@ export async function publishDue(
       transient.push(`post ${post.id}: ${message}`);
     }
   }
+  const settled = await settleCalendarItems(deps.db, input.workspaceId);
+  fromCalendar.items_published = settled.published;
+  fromCalendar.items_failed = settled.failed;
   if (input.postId && skipped.length === 1) {
     throw new PermanentError(
-      `post_id ${input.postId}: no post of this workspace that is due and not already published, rejected or being published`,
+      `post_id ${input.postId}: no post of this workspace that is due and not already published, rejected, cancelled (or of a cancelled calendar item) or being published`,
     );
   }
   if (transient.length > 0) {
@@ -74,6 +96,7 @@ export async function publishDue(
     skipped: skipped.length,
     posts,
     skipped_post_ids: skipped,
+    from_calendar: fromCalendar,
   };
   const rejected = posts.filter((p) => p.outcome === 'rejected');
   if (rejected.length === 0) return { output };

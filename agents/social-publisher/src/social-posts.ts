@@ -11,7 +11,9 @@ export type SocialAccount = Selectable<Database['social_accounts']>;
 /**
  * Takes the post for one attempt: a scheduled post, or one an earlier attempt left in
  * `publishing`, whose lease is free. Undefined when it is published, rejected, cancelled, not
- * due, held by another worker, or not this workspace's.
+ * due, held by another worker, or not this workspace's, and when it was made from a content
+ * calendar item cancelled or deleted since and no create was sent for it yet (a run cancels such
+ * posts first; this covers an item cancelled during a run, and a job naming the post).
  */
 export async function claimPost(
   db: Kysely<Database>,
@@ -33,6 +35,21 @@ export async function claimPost(
     .where('status', 'in', ['scheduled', 'publishing'])
     .where('scheduled_at', '<=', now)
     .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .where((eb) =>
+      eb.or([
+        eb('create_sent_at', 'is not', null),
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('content_calendar_items as i')
+              .select(sql.lit(1).as('one'))
+              .whereRef('i.id', '=', 'social_posts.calendar_item_id')
+              .where('i.workspace_id', '=', workspaceId)
+              .where((w) => w.or([w('i.status', '=', 'cancelled'), w('i.deleted_at', 'is not', null)])),
+          ),
+        ),
+      ]),
+    )
     .returningAll()
     .executeTakeFirst();
 }

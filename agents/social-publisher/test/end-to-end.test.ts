@@ -19,7 +19,7 @@ import {
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import agentDefinition from '../src/index.ts';
-import { insertAccount, insertPost, KEY, postRow } from './helpers.ts';
+import { insertAccount, insertCalendarPost, insertPost, itemStatus, KEY, postRow } from './helpers.ts';
 import { MastodonStub, png, startImageHost, XStub } from './platform-stubs.ts';
 
 let t: TestDatabase;
@@ -97,10 +97,11 @@ describe('social publisher through its queue', () => {
       baseUrl: mastodon.baseUrl,
       token: mastodon.token,
     });
+    const item = await insertCalendarPost(db, ws, { title: 'Launch day' });
     const post = await insertPost(db, ws, account, {
       text: 'Launch day! https://example.org/launch',
       media: [{ url: images.url('/card.png'), alt_text: 'Launch card' }],
-      calendarItemId: '0d4f6a8e-3c1b-4f2a-9e7d-5b6c7d8e9f01',
+      calendarItemId: item,
     });
     mastodon.fault('POST /api/v1/statuses', 'hang_after_create');
     const job = await producer.enqueue(
@@ -136,7 +137,10 @@ describe('social publisher through its queue', () => {
         },
       ],
       skipped_post_ids: [],
+      // A job with post_id creates no posts from the calendar; its item's only post is published.
+      from_calendar: { created: 0, cancelled: 0, items_published: 1, items_failed: 0 },
     });
+    expect(await itemStatus(db, item)).toBe('published');
     expect(mastodon.posts.filter((p) => p.text.startsWith('Launch day!'))).toHaveLength(1);
     expect(published).toMatchObject({ status: 'published', publish_attempts: 2 });
     expect(JSON.stringify([first, second])).not.toContain(mastodon.token);

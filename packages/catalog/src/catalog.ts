@@ -189,7 +189,7 @@ export const catalog = {
         scope: 'workspace',
         payload: socialMediaPostingPayload,
         description:
-          'Publish one scheduled post, or every post due, to its Mastodon or X account, exactly once; rules checked first.',
+          'Publish one scheduled post, or every post due (due content calendar posts included), to its Mastodon or X account, exactly once; rules checked first.',
       },
     },
   }),

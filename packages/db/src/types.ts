@@ -384,11 +384,20 @@ export interface SocialAccountsTable {
   created_at: WithDefault<Timestamp>;
 }
 
+/** A social account a content calendar post goes to (156); item and account of one workspace. */
+export interface ContentCalendarItemAccountsTable {
+  item_id: string;
+  account_id: string;
+  workspace_id: string;
+  created_at: WithDefault<Timestamp>;
+}
+
 /** A post to publish, its idempotency key and, once published, the platform's id (155). */
 export interface SocialPostsTable {
   id: Generated<string>;
   workspace_id: string;
   account_id: string;
+  /** The content calendar item it was made from (156: foreign key, one post per item and account). */
   calendar_item_id: string | null;
   text: string;
   media: WithDefault<JSONColumnType<SocialPostMedia[], SocialPostMedia[] | string, SocialPostMedia[] | string>>;
@@ -434,6 +443,7 @@ export interface Database {
   analytics_reports: AnalyticsReportsTable;
   content_calendars: ContentCalendarsTable;
   content_calendar_items: ContentCalendarItemsTable;
+  content_calendar_item_accounts: ContentCalendarItemAccountsTable;
   email_campaigns: EmailCampaignsTable;
   social_accounts: SocialAccountsTable;
   social_posts: SocialPostsTable;
