@@ -1,4 +1,4 @@
--- 156: content calendar posts published to social platforms.
+-- 161: content calendar posts published to social platforms.
 --
 -- content_calendar_item_accounts: the social accounts a calendar post (content_calendar_items,
 -- kind 'post') goes to, one row per account. The item and the account are the row's
