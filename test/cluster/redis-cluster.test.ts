@@ -67,6 +67,13 @@ const ENRICHMENT_KEY = 'sk_cluster_enrichment_secret';
 const CALDAV_PASSWORD = 'cluster-caldav-password-9b1e';
 /** cluster-node-timeout: a master unreachable this long is failed over. */
 const NODE_TIMEOUT_MS = 1_000;
+/**
+ * How long a replica may take to replace a killed master: failure detection (the node timeout and
+ * the masters' gossip), the election delay (0.5-1 s for the first replica), then election rounds:
+ * one that gets no majority is retried after max(4 × node timeout, 4 s). Eight rounds, for a
+ * loaded machine where votes arrive late.
+ */
+const PROMOTION_DEADLINE_MS = NODE_TIMEOUT_MS + 1_000 + 8 * Math.max(4 * NODE_TIMEOUT_MS, 4_000);
 const ADMIN_KEY = 'cluster-test-admin-key-0123456789abcdef';
 const PREFIX = `{fleet-cluster-${randomBytes(3).toString('hex')}}`;
 const TERMINAL = ['completed', 'failed', 'partial_failure', 'cancelled'];
@@ -218,20 +225,46 @@ const rowsOf = (jobIds: string[]) =>
     .where('job_id', 'in', jobIds)
     .execute();
 
-/** Waits until each job's latest attempt has a terminal row and BullMQ has finished the job. */
+/** Each job's latest attempt's row. */
+function latestRows(rows: Awaited<ReturnType<typeof rowsOf>>) {
+  const latest = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) if ((latest.get(r.job_id!)?.attempt ?? 0) < (r.attempt ?? 0)) latest.set(r.job_id!, r);
+  return latest;
+}
+
+/**
+ * Waits until each job's latest attempt has a terminal row and BullMQ has finished the job; on
+ * timeout the message lists the jobs that had not, with their latest row and BullMQ state.
+ */
 async function settled(jobs: { queue: QueueName; jobId: string }[], timeoutMs = 60_000) {
   const ids = jobs.map((j) => j.jobId);
-  return waitFor(
-    async () => {
-      const rows = await rowsOf(ids);
-      const latest = new Map<string, (typeof rows)[number]>();
-      for (const r of rows) if ((latest.get(r.job_id!)?.attempt ?? 0) < (r.attempt ?? 0)) latest.set(r.job_id!, r);
-      if (latest.size < ids.length || [...latest.values()].some((r) => !TERMINAL.includes(r.status))) return undefined;
-      const states = await Promise.all(jobs.map((j) => producer.queue(j.queue).getJobState(j.jobId)));
-      return states.every((s) => s === 'completed' || s === 'failed') ? rows : undefined;
-    },
-    { timeoutMs, intervalMs: 200, what: `${ids.length} jobs to settle` },
-  );
+  const finished = (state: string) => state === 'completed' || state === 'failed';
+  try {
+    return await waitFor(
+      async () => {
+        const rows = await rowsOf(ids);
+        const latest = latestRows(rows);
+        if (latest.size < ids.length || [...latest.values()].some((r) => !TERMINAL.includes(r.status)))
+          return undefined;
+        const states = await Promise.all(jobs.map((j) => producer.queue(j.queue).getJobState(j.jobId)));
+        return states.every(finished) ? rows : undefined;
+      },
+      { timeoutMs, intervalMs: 200, what: `${ids.length} jobs to settle` },
+    );
+  } catch (error) {
+    const latest = latestRows(await rowsOf(ids));
+    const open: string[] = [];
+    for (const j of jobs) {
+      const row = latest.get(j.jobId);
+      const state = await producer
+        .queue(j.queue)
+        .getJobState(j.jobId)
+        .catch((e: Error) => e.message);
+      if (!row || !TERMINAL.includes(row.status) || !finished(state))
+        open.push(`${j.queue}/${j.jobId}: row ${row ? `#${row.attempt} ${row.status}` : 'none'}, job ${state}`);
+    }
+    throw new Error(`${(error as Error).message}; not settled:\n${open.slice(0, 20).join('\n')}`);
+  }
 }
 
 describe('the fleet on a Redis Cluster', () => {
@@ -498,20 +531,24 @@ describe('the fleet on a Redis Cluster', () => {
       async () => {
         for (const node of cluster.nodes) {
           if (node.port === victim) continue;
-          const role = (await cluster.command(node.port, 'ROLE')) as [string, string, number];
-          if (role[0] === 'slave' && role[2] === victim) return node.port;
+          // Only a replica whose link is up can take over ('connected'; a replica still syncing
+          // holds nothing and refuses to).
+          const role = (await cluster.command(node.port, 'ROLE')) as [string, string, number, string];
+          if (role[0] === 'slave' && role[2] === victim && role[3] === 'connected') return node.port;
         }
         return undefined;
       },
-      { what: `the replica of ${victim}` },
+      { what: `a synced replica of ${victim}` },
     );
     const killedAt = Date.now();
     const completedBefore = await completedCount();
     await cluster.kill(victim);
     await waitFor(async () => ((await cluster.command(replica, 'ROLE')) as string[])[0] === 'master' || undefined, {
-      timeoutMs: 30_000,
+      timeoutMs: PROMOTION_DEADLINE_MS,
       intervalMs: 20,
       what: `replica ${replica} to be promoted`,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\nreplica log:\n${cluster.log(replica)}\nvictim log:\n${cluster.log(victim)}`);
     });
     const promotedAt = Date.now();
     await waitFor(
