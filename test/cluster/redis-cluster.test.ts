@@ -2,11 +2,11 @@
  * The fleet on a real Redis Cluster: six redis-server processes (three masters, three replicas),
  * every agent and the control plane connected through REDIS_CLUSTER_NODES. Checks that the
  * queues spread over the masters, runs one job of every job type of the catalog to a completed
- * audit row (providers answered by the agents' local stubs), cancels a running job through the
- * control plane (the cancel channel is pub/sub across the cluster), then SIGKILLs a master that
- * serves queues under load: its replica is promoted, no job is lost, every job has exactly one
- * completed row and no attempt a second row, and the workers carry on afterwards. What the
- * failover looked like is printed as one `redis-cluster failover:` JSON line.
+ * audit row (providers answered by the agents' local stubs, CalDAV by a real Radicale), cancels
+ * a running job through the control plane (the cancel channel is pub/sub across the cluster),
+ * then SIGKILLs a master that serves queues under load: its replica is promoted, no job is lost,
+ * every job has exactly one completed row and no attempt a second row, and the workers carry on
+ * afterwards. What the failover looked like is printed as one `redis-cluster failover:` JSON line.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -253,16 +253,19 @@ async function settled(jobs: { queue: QueueName; jobId: string }[], timeoutMs = 
     );
   } catch (error) {
     const latest = latestRows(await rowsOf(ids));
-    const open: string[] = [];
-    for (const j of jobs) {
-      const row = latest.get(j.jobId);
-      const state = await producer
-        .queue(j.queue)
-        .getJobState(j.jobId)
-        .catch((e: Error) => e.message);
-      if (!row || !TERMINAL.includes(row.status) || !finished(state))
-        open.push(`${j.queue}/${j.jobId}: row ${row ? `#${row.attempt} ${row.status}` : 'none'}, job ${state}`);
-    }
+    // Bounded: a shard without a master must not keep the message from being written.
+    const states = await Promise.all(
+      jobs.map((j) =>
+        withTimeout(producer.queue(j.queue).getJobState(j.jobId), 5_000, 'getJobState').catch((e: Error) => e.message),
+      ),
+    );
+    const open = jobs
+      .map((j, k) => ({ j, row: latest.get(j.jobId), state: states[k]! }))
+      .filter(({ row, state }) => !row || !TERMINAL.includes(row.status) || !finished(state))
+      .map(
+        ({ j, row, state }) =>
+          `${j.queue}/${j.jobId}: row ${row ? `#${row.attempt} ${row.status}` : 'none'}, job ${state}`,
+      );
     throw new Error(`${(error as Error).message}; not settled:\n${open.slice(0, 20).join('\n')}`);
   }
 }
