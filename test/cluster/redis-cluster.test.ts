@@ -627,6 +627,12 @@ describe('the fleet on a Redis Cluster', () => {
         add_errors_retried: addErrors,
         audit_rows: rows.length,
         jobs_with_more_than_one_attempt: [...byJob.values()].filter((r) => r.length > 1).length,
+        // Why an attempt before the completed one ended (a failover can cost an attempt).
+        earlier_attempts: [
+          ...new Set(
+            rows.filter((r) => r.status !== 'completed').map((r) => `${r.task_type} ${r.status}: ${r.error_message}`),
+          ),
+        ].slice(0, 5),
       })}`,
     );
   }, 180_000);
