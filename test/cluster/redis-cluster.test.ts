@@ -2,21 +2,22 @@
  * The fleet on a real Redis Cluster: six redis-server processes (three masters, three replicas),
  * every agent and the control plane connected through REDIS_CLUSTER_NODES. Checks that the
  * queues spread over the masters, runs one job of every job type of the catalog to a completed
- * audit row (providers answered by the agents' local stubs), cancels a running job through the
- * control plane (the cancel channel is pub/sub across the cluster), then SIGKILLs a master that
- * serves queues under load: its replica is promoted, no job is lost, every job has exactly one
- * completed row and no attempt a second row, and the workers carry on afterwards. What the
- * failover looked like is printed as one `redis-cluster failover:` JSON line.
+ * audit row (providers answered by the agents' local stubs, CalDAV by a real Radicale), cancels
+ * a running job through the control plane (the cancel channel is pub/sub across the cluster),
+ * then SIGKILLs a master that serves queues under load: its replica is promoted, no job is lost,
+ * every job has exactly one completed row and no attempt a second row, and the workers carry on
+ * afterwards. What the failover looked like is printed as one `redis-cluster failover:` JSON line.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encryptToken } from '@fleet/agent-email-integration/token-crypto';
 import { catalog, QUEUE_NAMES, type QueueName } from '@fleet/catalog';
 import { type RunningControlPlane, startControlPlane } from '@fleet/control-plane';
 import type { Database } from '@fleet/db';
 import { clusterQueuePrefix, createProducer, createRedis, type Producer, queueKeyPrefix } from '@fleet/queues';
-import { type RunningAgent, startAgent } from '@fleet/runtime';
+import { type RunningAgent, startAgent, withTimeout } from '@fleet/runtime';
 import {
   createTestDatabase,
   createWorkspace,
@@ -37,6 +38,9 @@ import {
   type StubProvider,
   startStubProvider,
 } from '../../agents/contact-intelligence/test/stub-provider.ts';
+import { addContentCalendar } from '../../agents/content-calendar/src/content-calendars.ts';
+import contentCalendar from '../../agents/content-calendar/src/index.ts';
+import { type CalDavClient, type Radicale, startRadicale } from '../../agents/content-calendar/test/radicale.ts';
 import continuousIntelligence from '../../agents/continuous-intelligence/src/index.ts';
 import emailIntegration from '../../agents/email-integration/src/index.ts';
 import { addMailAccount } from '../../agents/email-integration/src/mail-accounts.ts';
@@ -47,8 +51,21 @@ import { makeWav, startTranscriptionStub } from '../../agents/media-transcriptio
 import scheduler from '../../agents/scheduler/src/index.ts';
 import { TICK_QUEUE } from '../../agents/scheduler/src/reconcile-schedules.ts';
 import { SCHEDULE_NAMES } from '../../agents/scheduler/src/schedules.ts';
+import socialPublisher from '../../agents/social-publisher/src/index.ts';
+import { insertPost } from '../../agents/social-publisher/test/helpers.ts';
+import { MastodonStub } from '../../agents/social-publisher/test/platform-stubs.ts';
 
 const ENRICHMENT_KEY = 'sk_cluster_enrichment_secret';
+const CALDAV_PASSWORD = 'cluster-caldav-password-9b1e';
+/** cluster-node-timeout: a master unreachable this long is failed over. */
+const NODE_TIMEOUT_MS = 1_000;
+/**
+ * How long a replica may take to replace a killed master: failure detection (the node timeout and
+ * the masters' gossip), the election delay (0.5-1 s for the first replica), then election rounds:
+ * one that gets no majority is retried after max(4 × node timeout, 4 s). Eight rounds, for a
+ * loaded machine where votes arrive late.
+ */
+const PROMOTION_DEADLINE_MS = NODE_TIMEOUT_MS + 1_000 + 8 * Math.max(4 * NODE_TIMEOUT_MS, 4_000);
 const ADMIN_KEY = 'cluster-test-admin-key-0123456789abcdef';
 const PREFIX = `{fleet-cluster-${randomBytes(3).toString('hex')}}`;
 const TERMINAL = ['completed', 'failed', 'partial_failure', 'cancelled'];
@@ -63,13 +80,19 @@ let enrichment: StubProvider;
 let gmail: GmailStub;
 let transcription: Awaited<ReturnType<typeof startTranscriptionStub>>;
 let mediaRoot: string;
+let radicale: Radicale;
+let caldav: CalDavClient;
+let mastodon: MastodonStub;
 let workspaceId: string;
+/** The jobs the catalog test ran, one per job type. */
+let everyType: { queue: QueueName; job: string; jobId: string }[] = [];
 const mailKey = randomBytes(32);
 
 beforeAll(async () => {
-  [cluster, t] = await Promise.all([
-    startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1_000 }),
+  [cluster, t, radicale] = await Promise.all([
+    startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: NODE_TIMEOUT_MS }),
     createTestDatabase('redis_cluster'),
+    startRadicale(),
   ]);
   db = t.db;
   enrichment = await startStubProvider(ENRICHMENT_KEY, {
@@ -81,6 +104,8 @@ beforeAll(async () => {
   gmail = new GmailStub();
   await gmail.start();
   transcription = await startTranscriptionStub();
+  mastodon = await new MastodonStub('cluster-mastodon-token-5e2c').start();
+  caldav = await radicale.addUser('cluster', CALDAV_PASSWORD);
   mediaRoot = await mkdtemp(join(tmpdir(), 'fleet-cluster-media-'));
 
   const base = {
@@ -131,6 +156,13 @@ beforeAll(async () => {
       },
     }),
     startAgent(scheduler, { env: { ...base, ...schedules } }),
+    // Radicale and the Mastodon stub listen on loopback, which the agents refuse unless allowed.
+    startAgent(contentCalendar, {
+      env: { ...base, MAIL_TOKEN_ENCRYPTION_KEY: mailKey.toString('base64'), CALDAV_ALLOWED_HOSTS: '127.0.0.1' },
+    }),
+    startAgent(socialPublisher, {
+      env: { ...base, MAIL_TOKEN_ENCRYPTION_KEY: mailKey.toString('base64'), SOCIAL_ALLOWED_HOSTS: '127.0.0.1' },
+    }),
   ]);
   controlPlane = await startControlPlane({
     env: { ...base, CONTROL_PLANE_PORT: '0', CONTROL_PLANE_HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY },
@@ -139,14 +171,31 @@ beforeAll(async () => {
   workspaceId = await createWorkspace(db);
 }, 90_000);
 
+/**
+ * Each close gets a bounded wait: after a failed test the cluster may be missing a shard, and a
+ * client waiting for it must not time out the hook (and hide the failure) or keep the servers up.
+ */
+const closing = (what: string, ms: number, close: () => Promise<unknown> | undefined) =>
+  withTimeout(Promise.resolve(close()), ms, what);
+
 afterAll(async () => {
-  await Promise.allSettled(agents.map((a) => a.close(5_000)));
-  await controlPlane?.close();
-  await producer?.close();
-  await Promise.allSettled([enrichment?.close(), gmail?.stop(), transcription?.close()]);
-  await cluster?.destroy();
+  const closed = await Promise.allSettled([
+    ...agents.map((a) => closing(`agent ${a.name}`, 15_000, () => a.close(5_000))),
+    closing('the control plane', 10_000, () => controlPlane?.close()),
+    closing('the producer', 10_000, () => producer?.close()),
+  ]);
+  await Promise.allSettled([
+    enrichment?.close(),
+    gmail?.stop(),
+    transcription?.close(),
+    mastodon?.close(),
+    radicale?.stop(),
+    cluster?.destroy(),
+  ]);
   await t?.drop();
   if (mediaRoot) await rm(mediaRoot, { recursive: true, force: true });
+  const stuck = closed.filter((c) => c.status === 'rejected').map((c) => String(c.reason));
+  expect(stuck, 'everything closes in time').toEqual([]);
 }, 60_000);
 
 const ALL_QUEUES = [...QUEUE_NAMES, TICK_QUEUE];
@@ -168,20 +217,49 @@ const rowsOf = (jobIds: string[]) =>
     .where('job_id', 'in', jobIds)
     .execute();
 
-/** Waits until each job's latest attempt has a terminal row and BullMQ has finished the job. */
+/** Each job's latest attempt's row. */
+function latestRows(rows: Awaited<ReturnType<typeof rowsOf>>) {
+  const latest = new Map<string, (typeof rows)[number]>();
+  for (const r of rows) if ((latest.get(r.job_id!)?.attempt ?? 0) < (r.attempt ?? 0)) latest.set(r.job_id!, r);
+  return latest;
+}
+
+/**
+ * Waits until each job's latest attempt has a terminal row and BullMQ has finished the job; on
+ * timeout the message lists the jobs that had not, with their latest row and BullMQ state.
+ */
 async function settled(jobs: { queue: QueueName; jobId: string }[], timeoutMs = 60_000) {
   const ids = jobs.map((j) => j.jobId);
-  return waitFor(
-    async () => {
-      const rows = await rowsOf(ids);
-      const latest = new Map<string, (typeof rows)[number]>();
-      for (const r of rows) if ((latest.get(r.job_id!)?.attempt ?? 0) < (r.attempt ?? 0)) latest.set(r.job_id!, r);
-      if (latest.size < ids.length || [...latest.values()].some((r) => !TERMINAL.includes(r.status))) return undefined;
-      const states = await Promise.all(jobs.map((j) => producer.queue(j.queue).getJobState(j.jobId)));
-      return states.every((s) => s === 'completed' || s === 'failed') ? rows : undefined;
-    },
-    { timeoutMs, intervalMs: 200, what: `${ids.length} jobs to settle` },
-  );
+  const finished = (state: string) => state === 'completed' || state === 'failed';
+  try {
+    return await waitFor(
+      async () => {
+        const rows = await rowsOf(ids);
+        const latest = latestRows(rows);
+        if (latest.size < ids.length || [...latest.values()].some((r) => !TERMINAL.includes(r.status)))
+          return undefined;
+        const states = await Promise.all(jobs.map((j) => producer.queue(j.queue).getJobState(j.jobId)));
+        return states.every(finished) ? rows : undefined;
+      },
+      { timeoutMs, intervalMs: 200, what: `${ids.length} jobs to settle` },
+    );
+  } catch (error) {
+    const latest = latestRows(await rowsOf(ids));
+    // Bounded: a shard without a master must not keep the message from being written.
+    const states = await Promise.all(
+      jobs.map((j) =>
+        withTimeout(producer.queue(j.queue).getJobState(j.jobId), 5_000, 'getJobState').catch((e: Error) => e.message),
+      ),
+    );
+    const open = jobs
+      .map((j, k) => ({ j, row: latest.get(j.jobId), state: states[k]! }))
+      .filter(({ row, state }) => !row || !TERMINAL.includes(row.status) || !finished(state))
+      .map(
+        ({ j, row, state }) =>
+          `${j.queue}/${j.jobId}: row ${row ? `#${row.attempt} ${row.status}` : 'none'}, job ${state}`,
+      );
+    throw new Error(`${(error as Error).message}; not settled:\n${open.slice(0, 20).join('\n')}`);
+  }
 }
 
 describe('the fleet on a Redis Cluster', () => {
@@ -229,6 +307,37 @@ describe('the fleet on a Redis Cluster', () => {
       .values({ workspace_id: workspaceId, source: 'call.wav', file_name: 'call.wav' })
       .returning('id')
       .executeTakeFirstOrThrow();
+    // An empty CalDAV calendar and one scheduled item: the sync pushes it.
+    const calendar = await addContentCalendar(db, mailKey, {
+      workspaceId,
+      url: await caldav.makeCalendar('content'),
+      username: 'cluster',
+      password: CALDAV_PASSWORD,
+    });
+    await db
+      .insertInto('content_calendar_items')
+      .values({
+        workspace_id: workspaceId,
+        calendar_id: calendar.id,
+        kind: 'post',
+        title: 'Cluster launch',
+        starts_at: new Date('2026-04-01T08:00:00Z'),
+        time_zone: 'Europe/London',
+        status: 'scheduled',
+      })
+      .execute();
+    const socialAccount = await db
+      .insertInto('social_accounts')
+      .values({
+        workspace_id: workspaceId,
+        platform: 'mastodon',
+        base_url: mastodon.baseUrl,
+        handle: 'brand',
+        access_token_encrypted: encryptToken(mailKey, mastodon.token),
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const post = await insertPost(db, workspaceId, socialAccount.id, { text: 'Live on a Redis Cluster' });
 
     const payloads: Record<string, Record<string, unknown>> = {
       lead_scoring_batch: { workspace_id: workspaceId },
@@ -241,6 +350,10 @@ describe('the fleet on a Redis Cluster', () => {
       media_transcription: { workspace_id: workspaceId, media_file_id: media.id },
       system_health_check: {},
       data_cleanup: {},
+      // A workspace without mail: nothing to recommend, still a completed analysis.
+      campaign_optimization: { workspace_id: workspaceId },
+      content_calendar_sync: { workspace_id: workspaceId, calendar_id: calendar.id },
+      social_media_posting: { workspace_id: workspaceId, post_id: post },
     };
     const jobs: { queue: QueueName; job: string; jobId: string }[] = [];
     for (const queue of QUEUE_NAMES) {
@@ -251,6 +364,7 @@ describe('the fleet on a Redis Cluster', () => {
       }
     }
     expect(jobs).toHaveLength(Object.keys(payloads).length);
+    everyType = jobs;
     const rows = await settled(jobs);
     for (const j of jobs) {
       const row = rows.find((r) => r.job_id === j.jobId);
@@ -271,6 +385,11 @@ describe('the fleet on a Redis Cluster', () => {
     expect(Object.values(cleanup.jobs_removed).filter((v) => (v as { error?: string }).error)).toEqual([]);
     expect(transcription.requests.length).toBeGreaterThanOrEqual(1);
     expect(enrichment.requests.length).toBeGreaterThanOrEqual(1);
+    expect(mastodon.posts.map((p) => p.text)).toEqual(['Live on a Redis Cluster']);
+    expect(rows.find((r) => r.task_type === 'content_calendar_sync')!.output_data).toMatchObject({
+      pushed: { created: 1 },
+      failed_count: 0,
+    });
   });
 
   it('serves the API and bull-board from the cluster, and cancels a running job through the cancel channel', async () => {
@@ -290,7 +409,9 @@ describe('the fleet on a Redis Cluster', () => {
     expect(board.status).toBe(200);
     const { queues } = (await board.json()) as { queues: { name: string; counts: Record<string, number> }[] };
     expect(queues.map((q) => q.name).sort()).toEqual([...QUEUE_NAMES].sort());
-    expect(queues.find((q) => q.name === 'analytics_queue')!.counts.completed).toBeGreaterThanOrEqual(4);
+    // The catalog test's analytics jobs and this one.
+    const analyticsRun = everyType.filter((j) => j.queue === 'analytics_queue').length;
+    expect(queues.find((q) => q.name === 'analytics_queue')!.counts.completed).toBe(analyticsRun + 1);
 
     // A transcription whose upload never gets an answer, cancelled while it runs.
     let uploading = 0;
@@ -405,20 +526,24 @@ describe('the fleet on a Redis Cluster', () => {
       async () => {
         for (const node of cluster.nodes) {
           if (node.port === victim) continue;
-          const role = (await cluster.command(node.port, 'ROLE')) as [string, string, number];
-          if (role[0] === 'slave' && role[2] === victim) return node.port;
+          // Only a replica whose link is up can take over ('connected'; a replica still syncing
+          // holds nothing and refuses to).
+          const role = (await cluster.command(node.port, 'ROLE')) as [string, string, number, string];
+          if (role[0] === 'slave' && role[2] === victim && role[3] === 'connected') return node.port;
         }
         return undefined;
       },
-      { what: `the replica of ${victim}` },
+      { what: `a synced replica of ${victim}` },
     );
     const killedAt = Date.now();
     const completedBefore = await completedCount();
     await cluster.kill(victim);
     await waitFor(async () => ((await cluster.command(replica, 'ROLE')) as string[])[0] === 'master' || undefined, {
-      timeoutMs: 30_000,
+      timeoutMs: PROMOTION_DEADLINE_MS,
       intervalMs: 20,
       what: `replica ${replica} to be promoted`,
+    }).catch((error: Error) => {
+      throw new Error(`${error.message}\nreplica log:\n${cluster.log(replica)}\nvictim log:\n${cluster.log(victim)}`);
     });
     const promotedAt = Date.now();
     await waitFor(
@@ -494,6 +619,12 @@ describe('the fleet on a Redis Cluster', () => {
         add_errors_retried: addErrors,
         audit_rows: rows.length,
         jobs_with_more_than_one_attempt: [...byJob.values()].filter((r) => r.length > 1).length,
+        // Why an attempt before the completed one ended (a failover can cost an attempt).
+        earlier_attempts: [
+          ...new Set(
+            rows.filter((r) => r.status !== 'completed').map((r) => `${r.task_type} ${r.status}: ${r.error_message}`),
+          ),
+        ].slice(0, 5),
       })}`,
     );
   }, 180_000);

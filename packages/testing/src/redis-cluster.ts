@@ -10,7 +10,8 @@ import { waitFor } from './wait-for.ts';
 /**
  * A real Redis Cluster of the test's own: `masters` redis-server processes with `replicas` each,
  * on free ports in a temp dir, joined by `redis-cli --cluster create`. A node killed with SIGKILL
- * is failed over by the others after `nodeTimeoutMs` and an election, as in production.
+ * is failed over by the others after `nodeTimeoutMs` and an election, as in production. Resolves
+ * once every node sees the cluster ok and every replica has finished its first sync.
  */
 export interface RedisClusterNode {
   host: string;
@@ -30,6 +31,8 @@ export interface RedisCluster {
   kill(port: number): Promise<void>;
   /** One command on one node (a short-lived connection). */
   command(port: number, ...args: Array<string | number>): Promise<unknown>;
+  /** The last lines the node on `port` logged (failure detection and elections), for messages. */
+  log(port: number): string;
   /** Stops every node and deletes the directory. */
   destroy(): Promise<void>;
 }
@@ -90,14 +93,17 @@ export async function startRedisCluster(
           ...['--port', String(port), '--bind', '127.0.0.1', '--dir', nodeDir, '--daemonize', 'no'],
           ...['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'],
           ...['--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1_000)],
+          // A master waits 5 s by default before a diskless full sync, in case more replicas come;
+          // each master here has its replicas from the start, so sync at once.
+          ...['--repl-diskless-sync-delay', '0'],
           // Queues must never be evicted (the fleet's health check says so too).
-          ...['--maxmemory-policy', 'noeviction', '--appendonly', 'no', '--save', '', '--loglevel', 'warning'],
+          ...['--maxmemory-policy', 'noeviction', '--appendonly', 'no', '--save', '', '--loglevel', 'notice'],
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let log = '';
       const keep = (chunk: Buffer) => {
-        log = (log + chunk.toString()).slice(-4000);
+        log = (log + chunk.toString()).slice(-8000);
       };
       proc.stdout!.on('data', keep);
       proc.stderr!.on('data', keep);
@@ -131,6 +137,18 @@ export async function startRedisCluster(
           return info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${ports.length}`);
         },
         { timeoutMs: 20_000, intervalMs: 50, what: `node ${port} to see the cluster as ok` },
+      );
+    }
+    // Every replica has finished its first sync. Until then it holds no data, and a replica that
+    // never synced refuses to fail over ("Disconnected from master for longer than allowed"): a
+    // master killed before that has no successor.
+    for (const port of ports) {
+      await waitFor(
+        async () => {
+          const role = (await command(port, 'ROLE')) as unknown[];
+          return role[0] === 'master' || role[3] === 'connected';
+        },
+        { timeoutMs: 20_000, intervalMs: 50, what: `node ${port} to be a master or a synced replica` },
       );
     }
   } catch (error) {
@@ -171,6 +189,7 @@ export async function startRedisCluster(
       await child.exited;
     },
     command,
+    log: (port) => children.get(port)?.log() ?? '',
     destroy,
   };
 }
