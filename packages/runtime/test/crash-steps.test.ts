@@ -178,10 +178,12 @@ describe('a worker killed with SIGKILL', () => {
       expect(stopped).toBe(jobId);
       const blocked = await waitFor(
         async () => {
+          // Read from another connection: inside a transaction, pg_stat_activity is a snapshot
+          // taken at its first read, which would never show a statement that came later.
           const { rows } = await sql<{ pid: number }>`
             SELECT pid FROM pg_stat_activity
             WHERE datname = current_database() AND application_name = 'fleet-test-agent-audit'
-              AND wait_event_type = 'Lock'`.execute(trx);
+              AND wait_event_type = 'Lock'`.execute(t.db);
           return rows.length > 0 && rows.map((row) => row.pid);
         },
         { what: "the writer's statement waiting on the lock" },
