@@ -7,6 +7,7 @@ import type { WorkerTiming } from './define-agent.ts';
 import { describeError } from './describe-error.ts';
 import type { ControlMetrics } from './metrics.ts';
 import type { Scrubber } from './secrets.ts';
+import { FINISHED_JOBS_KEPT } from './worker-timing.ts';
 
 /** What a control job's processor gets besides the job. */
 export interface ControlContext<Deps = unknown> {
@@ -24,9 +25,12 @@ export interface ControlContext<Deps = unknown> {
  * A queue of control events the runtime hosts beside the agent's own queue, e.g. the scheduler's
  * ticks. Its jobs are not audited (they are not work: the jobs they add get their own rows) and
  * not validated against the catalog; everything else is as for the agent's worker: the same Redis
- * connection and key prefix, the same lock timing, metrics (`fleet_control_jobs_total`,
- * `fleet_control_job_duration_seconds`, `fleet_queue_depth`), `/readyz`, logs, and shutdown
- * (stop fetching, wait for running jobs within the grace period, abort, close).
+ * connection and key prefix, the same lock timing and finished-job retention, metrics
+ * (`fleet_control_jobs_total`, `fleet_control_job_duration_seconds`, `fleet_queue_depth`),
+ * `/readyz` (a control worker that stopped makes the process not ready), logs through the agent's
+ * logger, scrubbed failure reasons, and shutdown (stop fetching, wait for running jobs within the
+ * grace period, then abort their signals and close). Control workers are not paused while the
+ * audit database is unreachable: they write no audit rows.
  * A processor that throws fails the attempt; BullMQ retries it as the job's options say.
  */
 export interface ControlWorker<Deps = unknown, Data = unknown> {
@@ -115,6 +119,7 @@ export function hostControlWorker<Deps>(
         maxStalledCount: o.timing.maxStalledCount,
       }),
       name: o.instanceId,
+      ...FINISHED_JOBS_KEPT,
       autorun: false,
     },
   );

@@ -20,7 +20,7 @@ import { createProcessor, type OnAttemptStep, SHUTDOWN_REASON } from './processo
 import { createReconciler, type Reconciler } from './reconciler.ts';
 import { createScrubber, secretValuesFromEnv } from './secrets.ts';
 import { withTimeout } from './with-timeout.ts';
-import { workerTiming } from './worker-timing.ts';
+import { FINISHED_JOBS_KEPT, workerTiming } from './worker-timing.ts';
 
 export interface StartAgentOptions {
   /** Environment to parse (default process.env). Tests pass an object. */
@@ -175,8 +175,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     // Recorded as each job's processedBy: process mode finds the jobs of a child that died by it.
     name: env.FLEET_INSTANCE_ID,
     maxStalledCount: timing.maxStalledCount,
-    removeOnComplete: { age: 24 * 3600, count: 5_000 },
-    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    ...FINISHED_JOBS_KEPT,
     autorun: false,
   });
   worker.on('error', (err) => log.warn({ err }, 'worker error'));
