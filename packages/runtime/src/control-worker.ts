@@ -76,7 +76,7 @@ export interface HostedControlWorker {
 
 const neverAborted = new AbortController().signal;
 
-/** Builds the BullMQ worker (not yet fetching) and the queue handle for one control queue. */
+/** Builds the BullMQ worker of one control queue, not yet fetching (start() does). */
 export function hostControlWorker<Deps>(
   control: ControlWorker<Deps>,
   o: ControlWorkerHostOptions<Deps>,
@@ -129,8 +129,9 @@ export function hostControlWorker<Deps>(
   worker.on('failed', (job, err) =>
     log.error({ err, jobId: job?.id, attempt: job?.attemptsStarted }, 'control job failed'),
   );
-  worker.on('closed', () => {
-    if (!closing) stopped = 'closed';
+  // Emitted as close() begins, before the fetch loop ends: a close from elsewhere reads "closed".
+  worker.on('closing', () => {
+    if (!closing) stopped ??= 'closed';
   });
   return {
     queue: name,
@@ -138,7 +139,7 @@ export function hostControlWorker<Deps>(
     async start() {
       void worker.run().then(
         () => {
-          if (!closing) stopped = 'stopped';
+          if (!closing) stopped ??= 'stopped';
         },
         (err) => {
           stopped = `stopped: ${scrub(describeError(err))}`;
