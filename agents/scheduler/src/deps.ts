@@ -9,9 +9,8 @@ import { type SchedulerEnv, schedulesFromEnv } from './env.ts';
 import type { HealthThresholds } from './health-check.ts';
 import { type ReconcileResult, reconcileSchedules, TICK_QUEUE } from './reconcile-schedules.ts';
 import { describeTiming, type Schedule, ScheduleConfigError } from './schedules.ts';
-import { startTickWorker, type TickWorker } from './tick-worker.ts';
 
-/** What the scheduler's handlers and its tick worker share; built once per process. */
+/** What the scheduler's handlers and its tick worker (tick-worker.ts) share; built once per process. */
 export interface SchedulerDeps {
   env: SchedulerEnv;
   schedules: Schedule[];
@@ -20,7 +19,6 @@ export interface SchedulerDeps {
   /** Fail-fast client for health probes; also the tick queue's connection. */
   redis: RedisClient;
   tickQueue: Queue;
-  tickWorker: TickWorker;
   /** Every catalog queue plus the tick queue, for depth checks and trimming. */
   queues: Record<string, Queue>;
   thresholds: HealthThresholds;
@@ -37,8 +35,8 @@ export function thresholdsFromEnv(env: SchedulerEnv): HealthThresholds {
 }
 
 /**
- * Reads the schedule configuration, makes Redis's job schedulers match it and starts the tick
- * worker. A bad configuration is a ConfigError (the process exits 78 listing every problem).
+ * Reads the schedule configuration and makes Redis's job schedulers match it. The tick worker is
+ * not started here: the runtime hosts it (the agent's controlWorkers). A bad configuration is a ConfigError (the process exits 78 listing every problem).
  */
 export async function createSchedulerDeps(ctx: {
   env: SchedulerEnv;
@@ -62,7 +60,6 @@ export async function createSchedulerDeps(ctx: {
     prefix: queueKeyPrefix(redis, env.QUEUE_PREFIX, TICK_QUEUE),
   });
   tickQueue.on('error', (err) => log.warn({ err }, 'tick queue connection error'));
-  let tickWorker: TickWorker | undefined;
   try {
     const reconciled = await reconcileSchedules(tickQueue, schedules);
     log.info(
@@ -72,17 +69,6 @@ export async function createSchedulerDeps(ctx: {
       },
       'schedules reconciled',
     );
-    tickWorker = startTickWorker({
-      redis: redisTarget,
-      prefix: env.QUEUE_PREFIX,
-      db,
-      producer,
-      log,
-      schedules,
-      concurrency: env.SCHEDULER_TICK_CONCURRENCY,
-      enqueueConcurrency: env.SCHEDULER_ENQUEUE_CONCURRENCY,
-    });
-    await tickWorker.worker.waitUntilReady();
     const queues: Record<string, Queue> = Object.fromEntries(QUEUE_NAMES.map((n) => [n, producer.queue(n)]));
     queues[TICK_QUEUE] = tickQueue;
     return {
@@ -92,20 +78,21 @@ export async function createSchedulerDeps(ctx: {
       producer,
       redis,
       tickQueue,
-      tickWorker,
       queues,
       thresholds: thresholdsFromEnv(env),
     };
   } catch (error) {
-    await Promise.allSettled([tickWorker?.close(), producer.close(), tickQueue.close()]);
+    await Promise.allSettled([producer.close(), tickQueue.close()]);
     redis.disconnect();
     throw error;
   }
 }
 
-/** Stops the tick worker (waiting for a running fan-out) and closes every connection. */
+/**
+ * Closes every connection. The runtime has already drained and closed the tick worker (a running
+ * fan-out finished with the producer still open).
+ */
 export async function closeSchedulerDeps(deps: SchedulerDeps): Promise<void> {
-  await deps.tickWorker.close();
   await Promise.allSettled([deps.producer.close(), deps.tickQueue.close()]);
   deps.redis.disconnect();
 }

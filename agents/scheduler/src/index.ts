@@ -3,10 +3,12 @@ import { cleanup } from './cleanup.ts';
 import { closeSchedulerDeps, createSchedulerDeps, type SchedulerDeps } from './deps.ts';
 import { schedulerEnvShape } from './env.ts';
 import { healthCheck } from './health-check.ts';
+import { tickWorker } from './tick-worker.ts';
 
 /**
  * The scheduler: owns every periodic schedule (BullMQ job schedulers on an internal tick queue,
- * fanned out per workspace by a tick worker started in setup) and serves maintenance_queue.
+ * reconciled in setup, fanned out per workspace by the tick worker the runtime hosts as a control
+ * worker) and serves maintenance_queue.
  */
 export default defineAgent<'maintenance_queue', SchedulerDeps, typeof schedulerEnvShape>({
   name: 'scheduler',
@@ -15,6 +17,7 @@ export default defineAgent<'maintenance_queue', SchedulerDeps, typeof schedulerE
   env: schedulerEnvShape,
   setup: createSchedulerDeps,
   teardown: closeSchedulerDeps,
+  controlWorkers: [tickWorker],
   handlers: {
     async system_health_check(payload, { db, log, deps }) {
       const t = deps.thresholds;

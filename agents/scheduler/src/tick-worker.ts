@@ -1,6 +1,7 @@
 import type { Database } from '@fleet/db';
-import { createRedis, type Producer, queueKeyPrefix, type RedisTarget } from '@fleet/queues';
-import { type Job, Worker } from 'bullmq';
+import type { Producer } from '@fleet/queues';
+import type { ControlWorker } from '@fleet/runtime';
+import type { Job } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { type FanOutResult, fanOut } from './fan-out.ts';
@@ -18,73 +19,70 @@ export function tickSlot(job: Pick<Job, 'id' | 'timestamp' | 'opts'>): number {
   return job.timestamp + (job.opts.delay ?? 0);
 }
 
-export interface TickWorkerOptions {
-  /** A redis:// URL or a cluster. */
-  redis: RedisTarget;
-  prefix: string;
+export interface TickOptions {
   db: Kysely<Database>;
   producer: Producer;
   log: Logger;
+  /** The schedules this process runs; a tick for any other is skipped. */
   schedules: Schedule[];
-  concurrency?: number;
+  /** Jobs added to Redis at once during the fan-out. */
   enqueueConcurrency?: number;
+  signal?: AbortSignal;
+}
+
+export type TickResult = FanOutResult | { skipped: string };
+
+/**
+ * Runs one tick: fans its schedule out to the target queue for the tick's slot. Throws (so
+ * BullMQ retries the tick) when some jobs could not be added for a reason that may pass.
+ */
+export async function runTick(job: Pick<Job<TickData>, 'id' | 'timestamp' | 'opts' | 'data'>, o: TickOptions) {
+  const schedule = o.schedules.find((s) => s.name === job.data.schedule);
+  if (!schedule?.enabled) {
+    // Another replica with a different configuration created this scheduler; this one's
+    // reconcile will remove it, or the other's will keep it and fan it out there.
+    o.log.warn({ schedule: job.data.schedule }, 'tick for a schedule this process does not run; skipped');
+    return { skipped: `schedule ${job.data.schedule} is not enabled in this process` } satisfies TickResult;
+  }
+  const slot = tickSlot(job);
+  const result = await fanOut(o.db, o.producer, schedule, slot, {
+    log: o.log,
+    concurrency: o.enqueueConcurrency,
+    signal: o.signal,
+  });
+  o.log.info(result, 'schedule fanned out');
+  const retryable = result.failed.filter((f) => f.retryable);
+  if (retryable.length > 0) {
+    // Retrying the tick is safe: job ids are per slot, so only the missing jobs are added.
+    throw new Error(
+      `${schedule.name}: ${retryable.length} of ${result.targets} jobs could not be added (first: ${retryable[0]!.error})`,
+    );
+  }
+  return result satisfies TickResult;
+}
+
+/** What the tick worker needs from the scheduler's deps. */
+export interface TickDeps {
+  producer: Producer;
+  schedules: Schedule[];
+  env: { SCHEDULER_TICK_CONCURRENCY: number; SCHEDULER_ENQUEUE_CONCURRENCY: number };
 }
 
 /**
- * A plain BullMQ worker for the tick queue: each tick fans its schedule out to the target queue.
- * Ticks are control events, so they are not audited; the jobs they add are (pending rows).
+ * The tick queue's worker, hosted by the runtime as a control worker (the agent's
+ * `controlWorkers`): ticks are control events, so they are not audited; the jobs they add are
+ * (pending rows).
  */
-export interface TickWorker {
-  worker: Worker<TickData, FanOutResult | { skipped: string }>;
-  /** Waits for running ticks, then closes the worker and its connection. */
-  close(): Promise<void>;
-}
-
-export function startTickWorker(options: TickWorkerOptions): TickWorker {
-  const connection = createRedis(options.redis, 'worker');
-  const byName = new Map(options.schedules.map((s) => [s.name as string, s]));
-  const log = options.log.child({ component: 'tick-worker' });
-  const worker = new Worker<TickData, FanOutResult | { skipped: string }>(
-    TICK_QUEUE,
-    async (job, _token, signal) => {
-      const schedule = byName.get(job.data.schedule);
-      if (!schedule?.enabled) {
-        // Another replica with a different configuration created this scheduler; this one's
-        // reconcile will remove it, or the other's will keep it and fan it out there.
-        log.warn({ schedule: job.data.schedule }, 'tick for a schedule this process does not run; skipped');
-        return { skipped: `schedule ${job.data.schedule} is not enabled in this process` };
-      }
-      const slot = tickSlot(job);
-      const result = await fanOut(options.db, options.producer, schedule, slot, {
-        log,
-        concurrency: options.enqueueConcurrency,
-        signal,
-      });
-      log.info(result, 'schedule fanned out');
-      const retryable = result.failed.filter((f) => f.retryable);
-      if (retryable.length > 0) {
-        // Retrying the tick is safe: job ids are per slot, so only the missing jobs are added.
-        throw new Error(
-          `${schedule.name}: ${retryable.length} of ${result.targets} jobs could not be added (first: ${retryable[0]!.error})`,
-        );
-      }
-      return result;
-    },
-    {
-      connection,
-      prefix: queueKeyPrefix(connection, options.prefix, TICK_QUEUE),
-      concurrency: options.concurrency ?? 2,
-      autorun: true,
-    },
-  );
-  worker.on('error', (err) => log.warn({ err }, 'tick worker error'));
-  worker.on('failed', (job, err) => log.error({ err, schedule: job?.data.schedule }, 'tick failed'));
-  return {
-    worker,
-    async close() {
-      await worker.close();
-      // BullMQ leaves a connection it was given open.
-      connection.disconnect();
-    },
-  };
-}
+export const tickWorker: ControlWorker<TickDeps, TickData> = {
+  queue: TICK_QUEUE,
+  concurrency: (deps) => deps.env.SCHEDULER_TICK_CONCURRENCY,
+  process: (job, { db, log, signal, deps }) =>
+    runTick(job, {
+      db,
+      producer: deps.producer,
+      log: log.child({ schedule: job.data.schedule }),
+      schedules: deps.schedules,
+      enqueueConcurrency: deps.env.SCHEDULER_ENQUEUE_CONCURRENCY,
+      signal,
+    }),
+};

@@ -1,18 +1,20 @@
-import { createProducer, createRedis, type Producer, type RedisClient } from '@fleet/queues';
+import { createProducer, createRedis, type Producer, queueKeyPrefix, type RedisClient } from '@fleet/queues';
+import { hostControlWorker } from '@fleet/runtime';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { Queue } from 'bullmq';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fanOut } from '../src/fan-out.ts';
 import { TICK_QUEUE } from '../src/reconcile-schedules.ts';
-import { buildSchedules } from '../src/schedules.ts';
-import { startTickWorker, tickSlot } from '../src/tick-worker.ts';
+import { buildSchedules, type Schedule } from '../src/schedules.ts';
+import { tickSlot, tickWorker } from '../src/tick-worker.ts';
 import { seedOrg, seedWorkspace } from './helpers.ts';
 
 let t: TestDatabase;
 let r: TestRedis;
 let producer: Producer;
 let connection: RedisClient;
+let workerConnection: RedisClient;
 let ticks: Queue;
 let active: string[];
 const log = pino({ level: 'silent' });
@@ -23,6 +25,7 @@ beforeAll(async () => {
   r = createTestRedis('sched-tick');
   producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
   connection = createRedis(r.url, 'producer');
+  workerConnection = createRedis(r.url, 'worker');
   ticks = new Queue(TICK_QUEUE, { connection, prefix: r.prefix });
   const org = await seedOrg(t.db);
   active = [await seedWorkspace(t.db, org), await seedWorkspace(t.db, org)];
@@ -31,10 +34,28 @@ beforeAll(async () => {
 afterAll(async () => {
   await ticks?.close();
   connection?.disconnect();
+  workerConnection?.disconnect();
   await producer?.close();
   await r.cleanup();
   await t.drop();
 });
+
+/** The scheduler's tick worker, hosted as the runtime hosts an agent's control workers. */
+async function startTickWorker(options: { schedules: Schedule[] }) {
+  const hosted = hostControlWorker(tickWorker, {
+    connection: workerConnection,
+    prefix: queueKeyPrefix(workerConnection, r.prefix, TICK_QUEUE),
+    db: t.db,
+    log,
+    deps: {
+      producer,
+      schedules: options.schedules,
+      env: { SCHEDULER_TICK_CONCURRENCY: 2, SCHEDULER_ENQUEUE_CONCURRENCY: 25 },
+    },
+  });
+  await hosted.start();
+  return hosted;
+}
 
 describe('tick worker', () => {
   it('reads the slot from the scheduler job id, identical on every retry', () => {
@@ -44,7 +65,7 @@ describe('tick worker', () => {
   });
 
   it('fans a tick out to one job per active workspace', async () => {
-    const worker = startTickWorker({ redis: r.url, prefix: r.prefix, db: t.db, producer, log, schedules });
+    const worker = await startTickWorker({ schedules });
     try {
       const tick = await ticks.add('tick', { schedule: 'lead_scoring', v: 1 });
       await waitFor(async () => (await tick.getState()) === 'completed', { what: 'the tick to complete' });
@@ -67,7 +88,7 @@ describe('tick worker', () => {
     expect(direct.failed).toHaveLength(2);
     expect(direct.failed.every((f) => f.retryable && /WRONGTYPE/.test(f.error))).toBe(true);
 
-    const worker = startTickWorker({ redis: r.url, prefix: r.prefix, db: t.db, producer, log, schedules });
+    const worker = await startTickWorker({ schedules });
     try {
       const tick = await ticks.add(
         'tick',
@@ -98,7 +119,7 @@ describe('tick worker', () => {
 
   it('skips a tick for a schedule this process does not run', async () => {
     const onlySome = buildSchedules({ tz: 'UTC', overrides: { weekly_report: { enabled: false } } });
-    const worker = startTickWorker({ redis: r.url, prefix: r.prefix, db: t.db, producer, log, schedules: onlySome });
+    const worker = await startTickWorker({ schedules: onlySome });
     try {
       const tick = await ticks.add('tick', { schedule: 'weekly_report', v: 1 });
       await waitFor(async () => (await tick.getState()) === 'completed', { what: 'the tick to complete' });

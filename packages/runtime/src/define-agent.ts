@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { ControlWorker } from './control-worker.ts';
 
 /** What a handler gets besides its payload. */
 export interface HandlerContext<Deps = unknown> {
@@ -99,6 +100,12 @@ export interface AgentDefinition<Q extends QueueName = QueueName, Deps = unknown
   teardown?: (deps: Deps) => Promise<void> | void;
   handlers: Handlers<Q, Deps>;
   timing?: WorkerTiming;
+  /**
+   * Control queues the runtime hosts beside `queue` (control-worker.ts): started after setup(),
+   * drained and closed with the agent's worker before teardown(), counted in /metrics and
+   * checked by /readyz. Their jobs are not audited; the jobs they add are.
+   */
+  controlWorkers?: ControlWorker<Deps>[];
 }
 
 /** Declares an agent; identity function that checks the handlers against the job catalog. */

@@ -10,6 +10,13 @@ export {
   readCancelMark,
 } from './cancel-marks.ts';
 export {
+  type ControlContext,
+  type ControlWorker,
+  type ControlWorkerHostOptions,
+  type HostedControlWorker,
+  hostControlWorker,
+} from './control-worker.ts';
+export {
   type AgentDefinition,
   type AnyAgent,
   defineAgent,

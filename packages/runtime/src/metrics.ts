@@ -17,6 +17,13 @@ export interface AgentMetrics {
   auditFailures: Counter<'queue'>;
 }
 
+/** Jobs of the control queues the runtime hosts beside the agent's queue (control-worker.ts). */
+export interface ControlMetrics {
+  /** fleet_control_jobs_total: control job attempts finished, by outcome. */
+  controlJobs: Counter<'queue' | 'outcome'>;
+  controlDuration: Histogram<'queue' | 'outcome'>;
+}
+
 /**
  * prom-client's default gauges whose names end in `_total`, which Prometheus reserves for counters
  * (`promtool check metrics` refuses them). Each is the sum of a gauge prom-client also exports by
@@ -37,9 +44,16 @@ export function collectProcessMetrics(registry: Registry): void {
 
 /**
  * One registry per agent (not prom-client's global one), so several agents can live in one
- * process, as they do in tests. Queue depth is read from Redis at scrape time.
+ * process, as they do in tests. Queue depth is read from Redis at scrape time, for the agent's
+ * queue and each control queue it hosts.
  */
-export function createMetrics(options: { agent: string; queue: Queue; processMetrics: boolean }): AgentMetrics {
+export function createMetrics(options: {
+  agent: string;
+  queue: Queue;
+  controlQueues?: Queue[];
+  processMetrics: boolean;
+}): AgentMetrics & ControlMetrics {
+  const controlQueues = options.controlQueues ?? [];
   const registry = new Registry();
   registry.setDefaultLabels({ agent: options.agent });
   if (options.processMetrics) collectProcessMetrics(registry);
@@ -78,9 +92,33 @@ export function createMetrics(options: { agent: string; queue: Queue; processMet
     labelNames: ['queue', 'state'] as const,
     registers: [registry],
     async collect() {
-      const counts = await options.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed');
-      for (const [state, n] of Object.entries(counts)) this.set({ queue: options.queue.name, state }, n);
+      const all = await Promise.all(
+        [options.queue, ...controlQueues].map(async (q) => ({
+          queue: q.name,
+          counts: await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+        })),
+      );
+      for (const { queue, counts } of all) {
+        for (const [state, n] of Object.entries(counts)) this.set({ queue, state }, n);
+      }
     },
   });
-  return { registry, jobs, duration, held, auditFailures };
+  // Control jobs (e.g. the scheduler's ticks) are not audited, so they are not fleet_jobs_total.
+  const controlJobs = new Counter({
+    name: 'fleet_control_jobs_total',
+    help: 'Attempts of control jobs (unaudited queues the runtime hosts beside the agent queue), by outcome.',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [registry],
+  });
+  const controlDuration = new Histogram({
+    name: 'fleet_control_job_duration_seconds',
+    help: 'Wall time of control job attempts.',
+    labelNames: ['queue', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+    registers: [registry],
+  });
+  for (const q of controlQueues) {
+    for (const outcome of ['completed', 'failed']) controlJobs.inc({ queue: q.name, outcome }, 0);
+  }
+  return { registry, jobs, duration, held, auditFailures, controlJobs, controlDuration };
 }

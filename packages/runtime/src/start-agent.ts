@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { workerCapacity } from './ack-window.ts';
 import { createCancelMarks } from './cancel-marks.ts';
+import { type HostedControlWorker, hostControlWorker } from './control-worker.ts';
 import { type DatabaseGate, type DatabaseGateTiming, startDatabaseGate } from './database-gate.ts';
 import type { AnyAgent } from './define-agent.ts';
 import { type RuntimeEnv, runtimeEnvShape } from './env.ts';
@@ -21,7 +22,7 @@ import { createProcessor, type OnAttemptStep, SHUTDOWN_REASON } from './processo
 import { createReconciler, type Reconciler } from './reconciler.ts';
 import { createScrubber, secretValuesFromEnv } from './secrets.ts';
 import { withTimeout } from './with-timeout.ts';
-import { workerTiming } from './worker-timing.ts';
+import { FINISHED_JOBS_KEPT, workerTiming } from './worker-timing.ts';
 
 export interface StartAgentOptions {
   /** Environment to parse (default process.env). Tests pass an object. */
@@ -52,6 +53,8 @@ export interface RunningAgent {
   port: number;
   log: Logger;
   reconciler: Reconciler;
+  /** The control queues' workers the agent declared (controlWorkers), in declaration order. */
+  controlWorkers: HostedControlWorker[];
   /** Pauses the worker while the audit database is unreachable (database-gate.ts). */
   databaseGate: DatabaseGate;
   /**
@@ -66,6 +69,7 @@ export interface RunningAgent {
  * audited processor, the reconciler, the cancel listener and the probe server.
  */
 export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {}): Promise<RunningAgent> {
+  checkControlQueues(agent);
   const rawEnv = options.env ?? process.env;
   // One schema for the runtime's and the agent's variables, so one message lists every problem.
   const schema = redisRules(z.object({ ...runtimeEnvShape, ...(agent.env ?? {}) }));
@@ -111,8 +115,32 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     throw error;
   }
 
-  const metrics = createMetrics({ agent: agent.name, queue, processMetrics: env.METRICS_PROCESS });
   const timing = workerTiming(env, agent.timing);
+  // Control queues share the agent's connection, timing, metrics and shutdown; their jobs are
+  // not audited (control-worker.ts).
+  const controlDefs = (agent.controlWorkers ?? []).map((control) => ({
+    control,
+    prefix: queueKeyPrefix(connection, env.QUEUE_PREFIX, control.queue),
+  }));
+  const controlQueues = controlDefs.map(({ control, prefix }) => {
+    const q = new Queue(control.queue, { connection, prefix });
+    q.on('error', (err) => log.warn({ err, queue: control.queue }, 'control queue connection error'));
+    return q;
+  });
+  const metrics = createMetrics({ agent: agent.name, queue, controlQueues, processMetrics: env.METRICS_PROCESS });
+  const controls = controlDefs.map(({ control, prefix }) =>
+    hostControlWorker(control, {
+      connection,
+      prefix,
+      db,
+      log,
+      deps,
+      metrics,
+      scrub,
+      timing,
+      instanceId: env.FLEET_INSTANCE_ID,
+    }),
+  );
   const lockDuration = timing.lockDurationMs;
   const capacity = workerCapacity(env, agent);
 
@@ -157,8 +185,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     // Recorded as each job's processedBy: process mode finds the jobs of a child that died by it.
     name: env.FLEET_INSTANCE_ID,
     maxStalledCount: timing.maxStalledCount,
-    removeOnComplete: { age: 24 * 3600, count: 5_000 },
-    removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    ...FINISHED_JOBS_KEPT,
     autorun: false,
     // The job carries its enqueue's trace context; BullMQ's `process` span continues it.
     ...(tracing.bullmq ? { telemetry: tracing.bullmq } : {}),
@@ -210,13 +237,18 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       ]);
       const gateClosed = databaseGate.problem();
       if (gateClosed) problems.audit = gateClosed;
+      for (const c of controls) {
+        const problem = c.problem();
+        if (problem) problems[`control:${c.queue}`] = problem;
+      }
       return problems;
     },
   }).catch(async (error: unknown) => {
     // The port is taken (a configuration error): release what was opened before saying so.
     clearInterval(subscriberPing);
     await databaseGate.stop();
-    await Promise.allSettled([worker.close(), reconciler.stop(), queue.close(), agent.teardown?.(deps)]);
+    await Promise.allSettled([worker.close(), ...controls.map((c) => c.close()), reconciler.stop(), queue.close()]);
+    await Promise.allSettled([...controlQueues.map((q) => q.close()), agent.teardown?.(deps)]);
     subscriber.disconnect();
     connection.disconnect();
     await Promise.allSettled([taskLogger.close(), db.destroy(), auditDb.destroy(), probeDb.destroy()]);
@@ -226,9 +258,11 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
 
   void worker.run().catch((err) => log.error({ err }, 'worker stopped unexpectedly'));
   await worker.waitUntilReady();
+  await Promise.all(controls.map((c) => c.start()));
   log.info(
     {
       queue: agent.queue,
+      ...(controls.length > 0 && { controlQueues: controls.map((c) => c.queue) }),
       concurrency: capacity.slots,
       ackWindow: capacity.window,
       port: probe.port,
@@ -245,6 +279,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     port: probe.port,
     log,
     reconciler,
+    controlWorkers: controls,
     databaseGate,
     async close(graceMs = env.SHUTDOWN_GRACE_MS) {
       if (closing) return true;
@@ -252,7 +287,8 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       log.info({ graceMs }, 'stopping: finishing active jobs');
       await databaseGate.stop();
       let timer: NodeJS.Timeout | undefined;
-      const workerClosed = worker.close();
+      // Control workers stop fetching and drain with the agent's worker, under the same grace.
+      const workerClosed = Promise.all([worker.close(), ...controls.map((c) => c.close())]);
       // Jobs fetched but not started go back to the queue at once, for a live worker to run.
       slots.close(SHUTDOWN_REASON);
       const drained = await Promise.race([
@@ -265,18 +301,30 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       if (!drained) {
         log.warn('grace period over: aborting active jobs; they will be retried');
         worker.cancelAllJobs(SHUTDOWN_REASON);
+        for (const c of controls) c.abort(SHUTDOWN_REASON);
         // Handlers that honour their signal stop within moments: waiting for them records their
         // rows and hands their jobs back for a retry, rather than leaving them to stall.
         const settled = await withTimeout(workerClosed, 5_000, 'worker').then(
           () => true,
           () => false,
         );
-        if (!settled) await withTimeout(worker.close(true), 5_000, 'worker').catch(() => {});
+        if (!settled) {
+          await withTimeout(
+            Promise.all([worker.close(true), ...controls.map((c) => c.forceClose())]),
+            5_000,
+            'worker',
+          ).catch(() => {});
+        }
       }
       clearInterval(subscriberPing);
       await reconciler.stop();
       await taskLogger.close().catch((err) => log.error({ err }, 'audit rows not flushed at shutdown'));
-      await Promise.allSettled([probe.close(), queue.close(), agent.teardown?.(deps)]);
+      await Promise.allSettled([
+        probe.close(),
+        queue.close(),
+        ...controlQueues.map((q) => q.close()),
+        agent.teardown?.(deps),
+      ]);
       subscriber.disconnect();
       connection.disconnect();
       await Promise.allSettled([db.destroy(), auditDb.destroy(), probeDb.destroy()]);
@@ -286,4 +334,17 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       return drained;
     },
   };
+}
+
+/** Each control queue once, and none the agent's own queue: two workers on one queue would race. */
+function checkControlQueues(agent: AnyAgent): void {
+  const seen = new Set<string>([agent.queue]);
+  for (const c of agent.controlWorkers ?? []) {
+    if (seen.has(c.queue)) {
+      throw new Error(
+        `${agent.name}: controlWorkers declares queue ${c.queue} twice or as the agent's own queue; give each control worker a queue of its own`,
+      );
+    }
+    seen.add(c.queue);
+  }
 }

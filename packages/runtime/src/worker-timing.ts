@@ -21,6 +21,15 @@ export const DEFAULT_WORKER_TIMING = {
   maxStalledCount: 1,
 } as const;
 
+/**
+ * What every worker the runtime hosts keeps of finished jobs, unless a job's own options say
+ * otherwise: a day of completed ones, a week of failed ones, for operators to inspect.
+ */
+export const FINISHED_JOBS_KEPT = {
+  removeOnComplete: { age: 24 * 3600, count: 5_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+} as const;
+
 /** The timing a worker runs with: environment over the agent's own over the defaults. */
 export function workerTiming(env: RuntimeEnv, agent: WorkerTiming = {}): Required<WorkerTiming> {
   const lockDurationMs = env.LOCK_DURATION_MS ?? agent.lockDurationMs ?? DEFAULT_WORKER_TIMING.lockDurationMs;
