@@ -4,7 +4,7 @@
  *
  *  1. Statement form: the writer's multi-row upsert sent through Kysely (parsed and planned for
  *     every batch) against the same text as a named prepared statement on the pg pool (what the
- *     task logger sends), at group-commit batch sizes; one commit per statement, as the writer
+ *     audit writer sends), at group-commit batch sizes; one commit per statement, as the writer
  *     does. Rows/s, Node CPU and Postgres backend CPU per row.
  *  2. Write cost of each index (and of the workspace foreign key and the row triggers): the same
  *     batches inside a transaction that first drops that one index and is rolled back, against
@@ -17,8 +17,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { type RowState, UPSERT_SQL, upsertParams, upsertRows } from '@fleet/audit-writer';
 import { createDb, createPool, type Database } from '@fleet/db';
-import { type RowState, UPSERT_SQL, upsertParams, upsertRows } from '@fleet/task-logger';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { processCpuMs } from './cpu-sampler.ts';

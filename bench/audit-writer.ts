@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { createTaskLogger } from '@fleet/task-logger';
+import { createAuditWriter } from '@fleet/audit-writer';
 import { createBenchDatabase } from './support.ts';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '20000' } } });
@@ -17,7 +17,7 @@ const { db, workspaceId: ws } = bench;
 try {
   for (const concurrency of [50, 100, 200]) {
     for (const writes of [1, 2]) {
-      const logger = createTaskLogger({ db, maxConcurrentWrites: writes });
+      const logger = createAuditWriter({ db, maxConcurrentWrites: writes });
       let issued = 0;
       const t0 = performance.now();
       await Promise.all(

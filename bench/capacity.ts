@@ -21,11 +21,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createAuditWriter } from '@fleet/audit-writer';
 import type { QueueName } from '@fleet/catalog';
 import { createDb, type Database, migrateToLatest } from '@fleet/db';
 import { createProducer, createRedis, type Producer } from '@fleet/queues';
 import { type AnyAgent, startAgent } from '@fleet/runtime';
-import { createTaskLogger } from '@fleet/task-logger';
 import { type Kysely, sql } from 'kysely';
 import analytics from '../agents/analytics/src/index.ts';
 import contactIntelligence from '../agents/contact-intelligence/src/index.ts';
@@ -475,7 +475,7 @@ async function main() {
   // Audit row writes per Postgres CPU second: terminal rows (one write per attempt, as the runtime
   // writes attempts shorter than AUDIT_RUNNING_DELAY_MS), 200 callers at once.
   const writerDb = createDb(pg.url, { max: 2 });
-  const logger = createTaskLogger({ db: writerDb });
+  const logger = createAuditWriter({ db: writerDb });
   const auditRows = Number(values['audit-rows']);
   // The rows the agents wrote above, repeated: the table then holds the real mix of inputs and outputs.
   const samples = await db

@@ -1,6 +1,6 @@
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import { QUEUE_NAMES } from '@fleet/catalog';
 import { defineAgent, PermanentError, type RunningAgent, startAgent } from '@fleet/runtime';
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import {
   createTestDatabase,
   createTestRedis,
@@ -20,7 +20,7 @@ let tdb: TestDatabase;
 let tredis: TestRedis;
 let cp: RunningControlPlane;
 let call: ReturnType<typeof client>;
-let logger: TaskLogger;
+let logger: AuditWriter;
 let wsA: string;
 let wsB: string;
 let keyA: string;
@@ -30,7 +30,7 @@ beforeAll(async () => {
   tredis = createTestRedis('cp-api');
   cp = await startControlPlane({ env: controlPlaneEnv(tdb.url, tredis.url, tredis.prefix) });
   call = client(cp.url);
-  logger = createTaskLogger({ db: tdb.db });
+  logger = createAuditWriter({ db: tdb.db });
   [wsA, wsB] = (await seedWorkspaces(tdb.db, 2)) as [string, string];
   const created = await call('POST', '/v1/api-keys', { body: { name: 'service A', workspace_ids: [wsA] } });
   expect(created.status).toBe(201);

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import type { AuditWriter, TaskStart } from '@fleet/audit-writer';
 import type { Database, JsonObject, TaskStatus } from '@fleet/db';
 import { TASK_TYPES } from '@fleet/db';
-import type { TaskLogger, TaskStart } from '@fleet/task-logger';
 import { insertContact, insertEmail, insertInsight } from '@fleet/testing';
 import { type Kysely, sql } from 'kysely';
 
@@ -30,7 +30,7 @@ const STATUSES: TaskStatus[] = ['completed', 'failed', 'partial_failure', 'cance
 
 export async function seedTenant(
   db: Kysely<Database>,
-  logger: TaskLogger,
+  logger: AuditWriter,
   opts: {
     label: string;
     addMailAccount: (workspaceId: string, email: string, refreshToken: string) => Promise<string>;

@@ -8,9 +8,9 @@ import { addMailAccount } from '@fleet/agent-email-integration/mail-accounts';
 import mediaTranscription from '@fleet/agent-media-transcription';
 import scheduler from '@fleet/agent-scheduler';
 import socialPublisher from '@fleet/agent-social-publisher';
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import { catalog, QUEUE_NAMES } from '@fleet/catalog';
 import { type RunningAgent, startAgent } from '@fleet/runtime';
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ import { client, controlPlaneEnv } from './helpers.ts';
 let tdb: TestDatabase;
 let tredis: TestRedis;
 let cp: RunningControlPlane;
-let logger: TaskLogger;
+let logger: AuditWriter;
 let recorder: Awaited<ReturnType<typeof startRecorder>>;
 const agents: RunningAgent[] = [];
 let a: Tenant;
@@ -69,7 +69,7 @@ beforeAll(async () => {
     env: controlPlaneEnv(tdb.url, tredis.url, tredis.prefix, { RATE_LIMIT_PER_MINUTE: '100000' }),
   });
   call = client(cp.url);
-  logger = createTaskLogger({ db: tdb.db });
+  logger = createAuditWriter({ db: tdb.db });
   const seedOpts = (label: string) => ({
     label,
     addMailAccount: (workspaceId: string, emailAddress: string, refreshToken: string) =>

@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import { defineAgent, PermanentError, type RunningAgent, startAgent } from '@fleet/runtime';
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import {
   createTestDatabase,
   createTestRedis,
@@ -38,7 +38,7 @@ const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 let tdb: TestDatabase;
 let tredis: TestRedis;
 let cp: RunningControlPlane;
-let logger: TaskLogger;
+let logger: AuditWriter;
 let browser: Browser;
 let agent: RunningAgent;
 let acme: string;
@@ -61,7 +61,7 @@ beforeAll(async () => {
   }
   tdb = await createTestDatabase('cp_browser');
   tredis = createTestRedis('cp-browser');
-  logger = createTaskLogger({ db: tdb.db });
+  logger = createAuditWriter({ db: tdb.db });
   [acme, globex] = (await seedWorkspaces(tdb.db, 2, ['Acme', 'Globex'])) as [string, string];
   await seedRows(logger, [
     { workspaceId: acme, taskType: 'email_sync', durationMs: 1_200, costUsd: 0.05 },

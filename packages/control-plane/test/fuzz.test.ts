@@ -1,4 +1,4 @@
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import { createTestDatabase, createTestRedis, seedWorkspaces, type TestDatabase, type TestRedis } from '@fleet/testing';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
@@ -18,7 +18,7 @@ let tdb: TestDatabase;
 let tredis: TestRedis;
 let cp: RunningControlPlane;
 let redis: Redis;
-let logger: TaskLogger;
+let logger: AuditWriter;
 let ctx: FuzzContext;
 let ops: Operation[];
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
     env: controlPlaneEnv(tdb.url, tredis.url, tredis.prefix, { RATE_LIMIT_PER_MINUTE: '1000000' }),
   });
   redis = new Redis(tredis.url);
-  logger = createTaskLogger({ db: tdb.db });
+  logger = createAuditWriter({ db: tdb.db });
   const call = client(cp.url);
   const [wsA, wsB] = (await seedWorkspaces(tdb.db, 2)) as [string, string];
   const keyA = (await call('POST', '/v1/api-keys', { body: { name: 'A', workspace_ids: [wsA] } })).body;

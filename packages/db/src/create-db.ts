@@ -4,7 +4,7 @@ import type { Database } from './types.ts';
 
 /** Options for {@link createDb}. Everything but the URL has a production default. */
 export interface CreateDbOptions {
-  /** Pool size; the task logger needs one or two connections, handlers the rest. */
+  /** Pool size; the audit writer needs one or two connections, handlers the rest. */
   max?: number;
   /** Shown in pg_stat_activity, so an operator can tell agents apart. */
   applicationName?: string;

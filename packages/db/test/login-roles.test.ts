@@ -4,8 +4,8 @@
  * unique to the run and dropped afterwards.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createAuditWriter } from '@fleet/audit-writer';
 import { startControlPlane } from '@fleet/control-plane';
-import { createTaskLogger } from '@fleet/task-logger';
 import {
   adminQuery,
   createTestDatabase,
@@ -174,7 +174,7 @@ describe('the agents’ login role (a member of fleet_agent)', () => {
     await db.selectFrom('mail_accounts').select('refresh_token_encrypted').execute();
     expect(await db.selectFrom('workspaces').select('id').execute()).toEqual([{ id: workspaceId }]);
 
-    const logger = createTaskLogger({ db });
+    const logger = createAuditWriter({ db });
     const start = {
       queueName: 'contact_intelligence_queue',
       jobId: randomUUID(),

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTaskLogger, type TaskStart } from '@fleet/task-logger';
+import { createAuditWriter, type TaskStart } from '@fleet/audit-writer';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase, waitFor } from '@fleet/testing';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
@@ -67,7 +67,7 @@ describe('a partitioned autonomous_tasks', () => {
   });
 
   it('keeps one row for an attempt that starts just before a partition boundary and ends after it', async () => {
-    const logger = createTaskLogger({ db: t.db, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db: t.db, runningDelayMs: 0 });
     const queuedAt = new Date(boundary.getTime() - 1);
     const start: TaskStart = {
       queueName: 'analytics_queue',
@@ -256,7 +256,7 @@ describe('migration 140 on a populated table', () => {
 
     // The runner's online step, then writer 2: the audit writer of this release.
     await preparePartitioning(db);
-    const logger = createTaskLogger({ db: writerDb, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db: writerDb, runningDelayMs: 0 });
     const attempts: string[] = [];
     const audited = (async () => {
       while (!stop) {

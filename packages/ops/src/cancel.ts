@@ -1,7 +1,7 @@
+import type { TaskStart } from '@fleet/audit-writer';
 import { auditJobId, catalog, isQueueName, taskTypeOf, triggerOf, workspaceOf } from '@fleet/catalog';
 import { type JsonObject, TERMINAL_STATUSES } from '@fleet/db';
 import { clearCancelMark, markCancelled } from '@fleet/runtime';
-import type { TaskStart } from '@fleet/task-logger';
 import type { Job } from 'bullmq';
 import { type Access, ADMIN } from './access.ts';
 import type { OpsDeps } from './deps.ts';
@@ -95,7 +95,7 @@ export async function cancelTask(deps: OpsDeps, id: string, options: CancelOptio
   if (!job) {
     const open = detail.attempts.find((a) => a.status === 'pending');
     if (!open?.attempt) throw finished(id, `status ${detail.task?.status ?? 'unknown'}`);
-    await deps.taskLogger.finish(startFor(detail, null, open.attempt), {
+    await deps.auditWriter.finish(startFor(detail, null, open.attempt), {
       status: 'cancelled',
       errorMessage: `cancelled: ${reason}`,
     });
@@ -182,7 +182,7 @@ async function removeWaiting(
     throw error;
   }
   const attempt = job.attemptsStarted + 1;
-  await deps.taskLogger.finish(startFor(detail, job, attempt), {
+  await deps.auditWriter.finish(startFor(detail, job, attempt), {
     status: 'cancelled',
     errorMessage: `cancelled before it ran: ${reason}`,
   });

@@ -1,6 +1,6 @@
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import { createDb, type Database } from '@fleet/db';
 import { createProducer, createRedis, type Producer, type RedisClient, type RedisTarget } from '@fleet/queues';
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import type { Telemetry } from 'bullmq';
 import type { Kysely } from 'kysely';
 
@@ -14,7 +14,7 @@ export interface OpsDeps {
   /** BullMQ key prefix (QUEUE_PREFIX), hash-tagged like the workers'. */
   prefix: string;
   /** The audit writer: every autonomous_tasks row the operations record goes through it. */
-  taskLogger: TaskLogger;
+  auditWriter: AuditWriter;
 }
 
 export interface OpenOpsOptions {
@@ -40,15 +40,15 @@ export function openOps(options: OpenOpsOptions): OpsDeps & { close(): Promise<v
   });
   const producer = createProducer({ redis: options.redis, prefix: options.prefix, db, telemetry: options.telemetry });
   const redis = createRedis(options.redis, 'producer');
-  const taskLogger = createTaskLogger({ db });
+  const auditWriter = createAuditWriter({ db });
   return {
     db,
     producer,
     redis,
     prefix: options.prefix,
-    taskLogger,
+    auditWriter,
     async close() {
-      await taskLogger.close().catch(() => {});
+      await auditWriter.close().catch(() => {});
       await producer.close().catch(() => {});
       redis.disconnect();
       await db.destroy();

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { createAuditWriter } from '@fleet/audit-writer';
 import { catalog, QUEUE_NAMES } from '@fleet/catalog';
 import { TASK_TYPES } from '@fleet/db';
 import { createProducer, createRedis, EnqueueUnconfirmedError } from '@fleet/queues';
-import { createTaskLogger } from '@fleet/task-logger';
 import {
   createTestDatabase,
   createTestRedis,
@@ -45,14 +45,14 @@ beforeAll(async () => {
     producer: createProducer({ redis: tredis.url, prefix: tredis.prefix, db: tdb.db }),
     redis: createRedis(tredis.url, 'producer'),
     prefix: tredis.prefix,
-    taskLogger: createTaskLogger({ db: tdb.db }),
+    auditWriter: createAuditWriter({ db: tdb.db }),
   };
   [wsA, wsB] = (await seedWorkspaces(tdb.db, 2)) as [string, string];
   scopedA = { kind: 'workspaces', workspaceIds: [wsA] };
 });
 
 afterAll(async () => {
-  await deps.taskLogger.close();
+  await deps.auditWriter.close();
   await deps.producer.close();
   deps.redis.disconnect();
   await tredis.cleanup();
@@ -126,7 +126,7 @@ describe('rows of fleet jobs', () => {
       payload: { workspace_id: wsA },
       delayMs: 600_000,
     });
-    await seedRows(deps.taskLogger, [
+    await seedRows(deps.auditWriter, [
       { workspaceId: wsA, taskType: 'data_cleanup', status: 'completed', costUsd: 5 },
       { workspaceId: wsA, taskType: 'email_sync', status: 'completed', costUsd: 1 },
     ]);
@@ -172,7 +172,7 @@ describe('rows of fleet jobs', () => {
     await tdb.db.updateTable('autonomous_tasks').set({ workspace_id: wsA }).where('job_id', '=', jobId).execute();
     const job = await deps.producer.queue('continuous_intelligence_queue').getJob(jobId);
     await job!.remove();
-    await deps.taskLogger.finish(
+    await deps.auditWriter.finish(
       {
         queueName: 'continuous_intelligence_queue',
         jobId,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createAuditWriter } from '@fleet/audit-writer';
 import { auditJobId } from '@fleet/catalog';
 import { createProducer, createRedis } from '@fleet/queues';
-import { createTaskLogger } from '@fleet/task-logger';
 import {
   createTestDatabase,
   createTestRedis,
@@ -47,14 +47,14 @@ beforeAll(async () => {
     producer: createProducer({ redis: tredis.url, prefix: tredis.prefix, db: tdb.db }),
     redis: createRedis(tredis.url, 'producer'),
     prefix: tredis.prefix,
-    taskLogger: createTaskLogger({ db: tdb.db }),
+    auditWriter: createAuditWriter({ db: tdb.db }),
   };
   [wsA, wsB] = (await seedWorkspaces(tdb.db, 2)) as [string, string];
   scopedA = { kind: 'workspaces', workspaceIds: [wsA] };
 });
 
 afterAll(async () => {
-  await deps.taskLogger.close();
+  await deps.auditWriter.close();
   await deps.producer.close();
   deps.redis.disconnect();
   await tredis.cleanup();
@@ -96,7 +96,7 @@ describe('enqueueJob', () => {
       .add('daily_analytics_rollup', { workspace_id: wsA }, { delay: 60_000 });
     const recorded = auditJobId(job.id!, job.timestamp);
     expect(recorded).toBe(`${job.id}@${job.timestamp}`);
-    await deps.taskLogger.pending({
+    await deps.auditWriter.pending({
       queueName: 'analytics_queue',
       jobId: recorded,
       attempt: 1,
@@ -191,7 +191,7 @@ describe('listTasks', () => {
   it('pages newest first without repeats or gaps while rows are inserted', async () => {
     const ws = (await seedWorkspaces(tdb.db, 1))[0]!;
     await seedRows(
-      deps.taskLogger,
+      deps.auditWriter,
       Array.from({ length: 7 }, () => ({ workspaceId: ws })),
     );
     const seen: string[] = [];
@@ -200,7 +200,7 @@ describe('listTasks', () => {
       const r = await listTasks(deps.db, { workspace_id: ws, limit: '3', ...(cursor ? { cursor } : {}) });
       seen.push(...r.tasks.map((t) => t.id));
       // Newer rows arriving between pages must not shift the next page.
-      await seedRows(deps.taskLogger, [{ workspaceId: ws }, { workspaceId: ws }]);
+      await seedRows(deps.auditWriter, [{ workspaceId: ws }, { workspaceId: ws }]);
       if (!r.nextCursor) break;
       cursor = r.nextCursor;
     }
@@ -214,7 +214,7 @@ describe('listTasks', () => {
 
   it('filters by type, status and time, and keeps scoped callers to their workspaces', async () => {
     const [w1, w2] = (await seedWorkspaces(tdb.db, 2)) as [string, string];
-    await seedRows(deps.taskLogger, [
+    await seedRows(deps.auditWriter, [
       { workspaceId: w1, taskType: 'email_sync', status: 'failed' },
       { workspaceId: w1, taskType: 'email_sync', status: 'completed' },
       { workspaceId: w2, taskType: 'email_sync', status: 'failed' },
@@ -241,7 +241,7 @@ describe('listTasks', () => {
   it('pages a key scoped to several workspaces newest first across them, with filters and cursors', async () => {
     const [w1, w2, w3] = (await seedWorkspaces(tdb.db, 3)) as [string, string, string];
     await seedRows(
-      deps.taskLogger,
+      deps.auditWriter,
       Array.from({ length: 9 }, (_, i) => ({
         workspaceId: [w1, w2, w3][i % 3]!,
         taskType: 'email_sync' as const,
@@ -286,7 +286,7 @@ describe('listTasks', () => {
 describe('summary and dashboard figures', () => {
   it('match SQL over the same rows', async () => {
     const ws = (await seedWorkspaces(tdb.db, 1))[0]!;
-    await seedRows(deps.taskLogger, [
+    await seedRows(deps.auditWriter, [
       { workspaceId: ws, taskType: 'email_sync', durationMs: 1_000, costUsd: 0.5 },
       {
         workspaceId: ws,
@@ -397,7 +397,7 @@ describe('api keys', () => {
 describe('retryTask', () => {
   it('re-enqueues a finished task whose job is gone, with triggered_by retry', async () => {
     const jobId = randomUUID();
-    await seedRows(deps.taskLogger, [
+    await seedRows(deps.auditWriter, [
       { workspaceId: wsA, taskType: 'daily_analytics_rollup', status: 'failed', queueName: 'analytics_queue', jobId },
     ]);
     await deps.db.selectFrom('autonomous_tasks').select('id').where('job_id', '=', jobId).executeTakeFirstOrThrow();

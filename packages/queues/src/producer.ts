@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import {
   attemptIdentity,
   catalog,
@@ -11,7 +12,6 @@ import {
 } from '@fleet/catalog';
 import type { RedisTarget } from '@fleet/config';
 import { type Database, isUuid, type JsonObject } from '@fleet/db';
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { FleetAttributes, withSpan } from '@fleet/tracing';
 import { type JobsOptions, Queue, type Telemetry } from 'bullmq';
 import type { Kysely } from 'kysely';
@@ -95,7 +95,7 @@ export interface Producer {
 export function createProducer(options: ProducerOptions): Producer {
   const connection: RedisClient = createRedis(options.redis, 'producer');
   const queues = new Map<QueueName, Queue>();
-  const logger: TaskLogger | null = options.db ? createTaskLogger({ db: options.db }) : null;
+  const logger: AuditWriter | null = options.db ? createAuditWriter({ db: options.db }) : null;
 
   /** Drops the connection with a TCP reset, discarding anything not yet sent; ioredis reconnects. */
   function resetConnection(): void {

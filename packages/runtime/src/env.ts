@@ -32,7 +32,7 @@ export const runtimeEnvShape = {
   MAX_STALLED_COUNT: z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(0).optional(),
   /** How often the reconciler looks for audit rows left open by lost workers. */
   RECONCILE_INTERVAL_MS: positiveInt.default(30_000),
-  /** A running row is written only for attempts still open after this long (see task-logger). */
+  /** A running row is written only for attempts still open after this long (see @fleet/audit-writer). */
   AUDIT_RUNNING_DELAY_MS: z.coerce.number().int().min(0).default(250),
   DB_POOL_MAX: positiveInt.default(10),
   /** Client-side timeout on each Postgres query; catches half-open connections. */

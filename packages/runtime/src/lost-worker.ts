@@ -1,6 +1,6 @@
+import type { AuditWriter } from '@fleet/audit-writer';
 import { taskTypeOf } from '@fleet/catalog';
 import type { RedisClient } from '@fleet/queues';
-import type { TaskLogger } from '@fleet/task-logger';
 import { type Job, type Queue, UnrecoverableError } from 'bullmq';
 import { clearCancelMark, readCancelMark } from './cancel-marks.ts';
 import { taskStart } from './processor.ts';
@@ -15,7 +15,7 @@ export interface LostWorkerOptions {
   /** FLEET_INSTANCE_ID of the dead process: its BullMQ worker name, so its jobs' processedBy. */
   instanceId: string;
   agentName: string;
-  taskLogger: TaskLogger;
+  auditWriter: AuditWriter;
   scrub: Scrubber;
   /** What happened, for the rows: "media-transcription exited with signal SIGKILL". */
   how: string;
@@ -47,7 +47,7 @@ export async function recoverLostWorkerJobs(o: LostWorkerOptions): Promise<Recov
       const start = taskStart(job, o.agentName, taskTypeOf(queue.name, job.name), o.scrub);
       const reason = await readCancelMark(o.redis, o.prefix, queue.name, job.id);
       if (reason !== null) {
-        await o.taskLogger.finish(start, {
+        await o.auditWriter.finish(start, {
           status: 'cancelled',
           errorMessage: `cancelled: ${reason} (its worker was lost before it stopped: ${o.how})`,
         });
@@ -60,7 +60,7 @@ export async function recoverLostWorkerJobs(o: LostWorkerOptions): Promise<Recov
       const failures = job.attemptsMade + 1;
       const willRetry = failures < maxAttempts;
       const lost = `worker lost: ${o.how} while running this attempt`;
-      await o.taskLogger.finish(start, {
+      await o.auditWriter.finish(start, {
         status: 'failed',
         errorMessage: willRetry ? `${lost} (failure ${failures} of ${maxAttempts} allowed; will retry)` : lost,
       });

@@ -1,3 +1,4 @@
+import { AuditWriteError, type AuditWriter, type TaskEnd, type TaskStart, taskRowId } from '@fleet/audit-writer';
 import {
   attemptIdentity,
   findJob,
@@ -7,7 +8,6 @@ import {
   validatePayload,
 } from '@fleet/catalog';
 import type { Database, JsonObject, TaskType } from '@fleet/db';
-import { AuditWriteError, type TaskEnd, type TaskLogger, type TaskStart, taskRowId } from '@fleet/task-logger';
 import { FleetAttributes, withSpan } from '@fleet/tracing';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
@@ -28,7 +28,7 @@ export interface ProcessorDeps {
   agent: AnyAgent;
   deps: unknown;
   db: Kysely<Database>;
-  taskLogger: TaskLogger;
+  auditWriter: AuditWriter;
   log: Logger;
   scrub: Scrubber;
   metrics: AgentMetrics;
@@ -118,7 +118,7 @@ export function taskStart(
  * BullMQ never acknowledges an attempt whose audit row could still be lost.
  */
 export function createProcessor(p: ProcessorDeps) {
-  const { agent, taskLogger, scrub, metrics } = p;
+  const { agent, auditWriter, scrub, metrics } = p;
 
   /**
    * Each attempt runs in a span (`attempt <queue>.<job>`), a child of BullMQ's `process` span when
@@ -160,7 +160,10 @@ export function createProcessor(p: ProcessorDeps) {
       const status = end.status;
       let durable: Promise<void>;
       try {
-        durable = taskLogger.finish(start, { ...end, errorMessage: end.errorMessage ? scrub(end.errorMessage) : null });
+        durable = auditWriter.finish(start, {
+          ...end,
+          errorMessage: end.errorMessage ? scrub(end.errorMessage) : null,
+        });
         // The row is queued in the writer: the slot goes to the next job while this one waits
         // for the commit, still unacknowledged (BullMQ holds it in the window).
         enter('awaiting_commit');
@@ -216,7 +219,7 @@ export function createProcessor(p: ProcessorDeps) {
         throw new UnrecoverableError(error.message);
       }
 
-      taskLogger.running(start);
+      auditWriter.running(start);
       log.debug('job started');
       const abort = signal ?? new AbortController().signal;
       const ctx: HandlerContext<unknown> = {

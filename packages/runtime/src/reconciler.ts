@@ -1,6 +1,6 @@
+import type { AuditWriter, TaskStart } from '@fleet/audit-writer';
 import { attemptIdentity, parseAuditJobId } from '@fleet/catalog';
 import type { Database, TaskType } from '@fleet/db';
-import type { TaskLogger, TaskStart } from '@fleet/task-logger';
 import type { Job, Queue } from 'bullmq';
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import { resolveUnconfirmedEnqueues, UNCONFIRMED_GRACE_MS } from './unconfirmed-
 export interface ReconcilerOptions {
   queue: Queue;
   db: Kysely<Database>;
-  taskLogger: TaskLogger;
+  auditWriter: AuditWriter;
   log: Logger;
   scrub: Scrubber;
   agentName: string;
@@ -120,7 +120,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       };
       if (!job) {
         const cancelled = row.status === 'pending';
-        await o.taskLogger.finish(start, {
+        await o.auditWriter.finish(start, {
           status: cancelled ? 'cancelled' : 'failed',
           errorMessage: cancelled
             ? 'job removed from the queue before it ran'
@@ -137,7 +137,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         if (state === 'completed') continue; // its own terminal write is in flight
       }
       const cancelled = o.cancelReasonOf?.(String(job.id));
-      await o.taskLogger.finish(
+      await o.auditWriter.finish(
         start,
         cancelled !== undefined
           ? { status: 'cancelled', errorMessage: `cancelled: ${cancelled} (its worker was lost before it stopped)` }
@@ -169,7 +169,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         if (have.has(`${auditIds[i]}#${attempt}`)) continue;
         const reason = attempt === job.attemptsStarted && job.failedReason ? `; BullMQ: ${job.failedReason}` : '';
         writes.push(
-          o.taskLogger.finish(startFor(job, attempt), { status: 'failed', errorMessage: `${LOST}${reason}` }),
+          o.auditWriter.finish(startFor(job, attempt), { status: 'failed', errorMessage: `${LOST}${reason}` }),
         );
       }
     }
@@ -184,7 +184,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
         const unconfirmed = await resolveUnconfirmedEnqueues({
           queue: o.queue,
           db: o.db,
-          taskLogger: o.taskLogger,
+          auditWriter: o.auditWriter,
           agentName: o.agentName,
           graceMs: o.unconfirmedGraceMs ?? UNCONFIRMED_GRACE_MS,
         });
@@ -222,7 +222,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       const write = (attemptNo: number) =>
         Promise.all(
           Array.from({ length: current.attempt - 1 }, (_, i) =>
-            o.taskLogger.finish(
+            o.auditWriter.finish(
               { ...current, attempt: i + 1, executedAt: new Date() },
               { status: 'failed', errorMessage: LOST },
             ),

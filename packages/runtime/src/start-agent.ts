@@ -1,8 +1,8 @@
+import { createAuditWriter } from '@fleet/audit-writer';
 import { taskTypeOf } from '@fleet/catalog';
 import { parseEnv, redisRules, redisTargetOf } from '@fleet/config';
 import { createDb } from '@fleet/db';
 import { createRedis, queueKeyPrefix } from '@fleet/queues';
-import { createTaskLogger } from '@fleet/task-logger';
 import { startTracing, type Tracing } from '@fleet/tracing';
 import { Queue, Worker } from 'bullmq';
 import { sql } from 'kysely';
@@ -96,7 +96,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   const db = createDb(env.DATABASE_URL, { ...dbOptions, max: env.DB_POOL_MAX });
   // The audit writer gets its own small pool, so busy handlers can never starve it of connections.
   const auditDb = createDb(env.DATABASE_URL, { ...dbOptions, max: 2, applicationName: `fleet-${agent.name}-audit` });
-  const taskLogger = createTaskLogger({ db: auditDb, log, runningDelayMs: env.AUDIT_RUNNING_DELAY_MS });
+  const auditWriter = createAuditWriter({ db: auditDb, log, runningDelayMs: env.AUDIT_RUNNING_DELAY_MS });
 
   const redisTarget = redisTargetOf(env);
   const connection = createRedis(redisTarget, 'worker');
@@ -148,7 +148,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
   const reconciler = createReconciler({
     queue,
     db,
-    taskLogger,
+    auditWriter,
     log,
     scrub,
     agentName: agent.name,
@@ -163,7 +163,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     agent,
     deps,
     db,
-    taskLogger,
+    auditWriter,
     log,
     scrub,
     metrics,
@@ -251,7 +251,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     await Promise.allSettled([...controlQueues.map((q) => q.close()), agent.teardown?.(deps)]);
     subscriber.disconnect();
     connection.disconnect();
-    await Promise.allSettled([taskLogger.close(), db.destroy(), auditDb.destroy(), probeDb.destroy()]);
+    await Promise.allSettled([auditWriter.close(), db.destroy(), auditDb.destroy(), probeDb.destroy()]);
     if (ownsTracing) await tracing.shutdown().catch(() => {});
     throw error;
   });
@@ -318,7 +318,7 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
       }
       clearInterval(subscriberPing);
       await reconciler.stop();
-      await taskLogger.close().catch((err) => log.error({ err }, 'audit rows not flushed at shutdown'));
+      await auditWriter.close().catch((err) => log.error({ err }, 'audit rows not flushed at shutdown'));
       await Promise.allSettled([
         probe.close(),
         queue.close(),

@@ -1,14 +1,14 @@
+import type { AuditWriter } from '@fleet/audit-writer';
 import { parseAuditJobId } from '@fleet/catalog';
 import type { Database } from '@fleet/db';
 import { clearUnconfirmed, listUnconfirmed } from '@fleet/queues';
-import type { TaskLogger } from '@fleet/task-logger';
 import type { Queue } from 'bullmq';
 import type { Kysely } from 'kysely';
 
 export interface ResolveUnconfirmedOptions {
   queue: Queue;
   db: Kysely<Database>;
-  taskLogger: TaskLogger;
+  auditWriter: AuditWriter;
   agentName: string;
   /** Entries younger than this are left for a later sweep (the add may still be on its way). */
   graceMs: number;
@@ -50,7 +50,7 @@ export async function resolveUnconfirmedEnqueues(o: ResolveUnconfirmedOptions): 
         .where('attempt', '=', 1)
         .executeTakeFirst();
       if (row?.status === 'pending') {
-        await o.taskLogger.finish(
+        await o.auditWriter.finish(
           {
             queueName: entry.queueName,
             jobId: entry.jobId,

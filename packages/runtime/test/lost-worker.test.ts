@@ -3,8 +3,9 @@
  * instance held are recovered at once — rows closed, jobs retried with their backoff, or ended
  * cancelled when a cancel was recorded — without waiting for their locks to expire.
  */
+
+import { createAuditWriter } from '@fleet/audit-writer';
 import { createProducer, type Producer } from '@fleet/queues';
-import { createTaskLogger } from '@fleet/task-logger';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -56,14 +57,14 @@ describe('recoverLostWorkerJobs', () => {
     await worker.exited;
     await markCancelled(redis, r.prefix, { queue: 'maintenance_queue', jobId: drop!.jobId, reason: 'not wanted' });
 
-    const taskLogger = createTaskLogger({ db: t.db });
+    const auditWriter = createAuditWriter({ db: t.db });
     const recovered = await recoverLostWorkerJobs({
       queues: [queue],
       redis,
       prefix: r.prefix,
       instanceId: 'doomed-1',
       agentName: 'test-agent',
-      taskLogger,
+      auditWriter,
       scrub: createScrubber(),
       how: 'doomed-1 exited with signal SIGKILL',
     });
@@ -74,11 +75,11 @@ describe('recoverLostWorkerJobs', () => {
       prefix: r.prefix,
       instanceId: 'someone-else',
       agentName: 'test-agent',
-      taskLogger,
+      auditWriter,
       scrub: createScrubber(),
       how: 'x',
     });
-    await taskLogger.close();
+    await auditWriter.close();
     expect(none).toEqual([]);
     expect(recovered.map((x) => [x.jobId, x.attempt, x.outcome]).sort()).toEqual(
       [

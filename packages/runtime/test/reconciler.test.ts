@@ -1,5 +1,5 @@
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import { createProducer, type Producer } from '@fleet/queues';
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@fleet/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningAgent, startAgent } from '../src/index.ts';
@@ -10,7 +10,7 @@ let t: TestDatabase;
 let r: TestRedis;
 let producer: Producer;
 let agent: RunningAgent;
-let writer: TaskLogger;
+let writer: AuditWriter;
 let workspaceId: string;
 
 beforeAll(async () => {
@@ -18,7 +18,7 @@ beforeAll(async () => {
   r = createTestRedis('rt-reconcile');
   workspaceId = await createWorkspace(t.db);
   producer = createProducer({ redis: r.url, prefix: r.prefix, db: t.db });
-  writer = createTaskLogger({ db: t.db, runningDelayMs: 0 });
+  writer = createAuditWriter({ db: t.db, runningDelayMs: 0 });
   // A long interval: the test drives sweeps itself. A short lock: rows older than 200 ms count.
   agent = await startAgent(
     testAgent(async () => ({ output: {} })),

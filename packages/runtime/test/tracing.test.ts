@@ -5,8 +5,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { taskRowId } from '@fleet/audit-writer';
 import { createProducer } from '@fleet/queues';
-import { taskRowId } from '@fleet/task-logger';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis, waitFor } from '@fleet/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startAgent } from '../src/index.ts';

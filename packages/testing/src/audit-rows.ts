@@ -1,7 +1,7 @@
 /** Workspaces and audit rows for tests of the fleet's read side (ops, control plane). */
 import { randomUUID } from 'node:crypto';
+import type { AuditWriter } from '@fleet/audit-writer';
 import type { Database, TaskStatus, TaskType, TerminalStatus } from '@fleet/db';
-import type { TaskLogger } from '@fleet/task-logger';
 import type { Kysely } from 'kysely';
 
 /** Creates an organization with `n` workspaces (optionally named); returns their ids. */
@@ -32,8 +32,8 @@ export interface SeedRow {
   jobId?: string;
 }
 
-/** Writes audit rows the way the fleet does: through the task logger. */
-export async function seedRows(logger: TaskLogger, rows: SeedRow[]): Promise<void> {
+/** Writes audit rows the way the fleet does: through the audit writer. */
+export async function seedRows(logger: AuditWriter, rows: SeedRow[]): Promise<void> {
   await Promise.all(
     rows.map((r) => {
       const executedAt = new Date(Date.now() - (r.startedMinutesAgo ?? 5) * 60_000);

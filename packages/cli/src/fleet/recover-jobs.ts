@@ -1,7 +1,7 @@
+import { type AuditWriter, createAuditWriter } from '@fleet/audit-writer';
 import { isQueueName, type QueueName } from '@fleet/catalog';
 import { queueKeyPrefix } from '@fleet/queues';
 import { createScrubber, recoverLostWorkerJobs, secretValuesFromEnv } from '@fleet/runtime';
-import { createTaskLogger, type TaskLogger } from '@fleet/task-logger';
 import { Queue } from 'bullmq';
 import type { CliContext } from '../context.ts';
 import type { ExitedRun } from './managed-process.ts';
@@ -24,7 +24,7 @@ export interface JobRecovery {
  * Connections are opened on the first crash only.
  */
 export function createJobRecovery(ctx: CliContext): JobRecovery {
-  let taskLogger: TaskLogger | undefined;
+  let auditWriter: AuditWriter | undefined;
   const queues = new Map<QueueName, Queue>();
   const scrub = createScrubber(secretValuesFromEnv(ctx.rawEnv));
 
@@ -42,14 +42,14 @@ export function createJobRecovery(ctx: CliContext): JobRecovery {
   return {
     async recover(component, run) {
       if (component.kind !== 'agent') return null;
-      taskLogger ??= createTaskLogger({ db: ctx.db() });
+      auditWriter ??= createAuditWriter({ db: ctx.db() });
       const recovered = await recoverLostWorkerJobs({
         queues: component.queues.filter(isQueueName).map(queue),
         redis: ctx.redis(),
         prefix: ctx.env().QUEUE_PREFIX,
         instanceId: run.instanceId,
         agentName: component.name,
-        taskLogger,
+        auditWriter,
         scrub,
         how: `${run.instanceId} ${run.how}`,
       });
@@ -58,7 +58,7 @@ export function createJobRecovery(ctx: CliContext): JobRecovery {
       return `recovered ${recovered.length} job(s) it was running: ${what}`;
     },
     async close() {
-      await taskLogger?.close().catch(() => {});
+      await auditWriter?.close().catch(() => {});
       await Promise.allSettled([...queues.values()].map((q) => q.close()));
     },
   };

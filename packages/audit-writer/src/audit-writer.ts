@@ -21,7 +21,7 @@ export interface WriterLog {
   error(obj: object, msg: string): void;
 }
 
-export interface TaskLoggerOptions {
+export interface AuditWriterOptions {
   db: Kysely<Database>;
   log?: WriterLog;
   /**
@@ -40,7 +40,7 @@ export interface TaskLoggerOptions {
   maxConcurrentWrites?: number;
 }
 
-export interface TaskLoggerStats {
+export interface AuditWriterStats {
   /** SQL statements sent (each one round trip). */
   statements: number;
   /** Row writes sent (after merging). */
@@ -52,7 +52,7 @@ export interface TaskLoggerStats {
   droppedRunning: number;
 }
 
-export interface TaskLogger {
+export interface AuditWriter {
   /** Records a queued attempt; resolves once durable. */
   pending(start: TaskStart): Promise<void>;
   /** Records a started attempt, written behind: never awaited by the job, never throws. */
@@ -63,7 +63,7 @@ export interface TaskLogger {
   flush(): Promise<void>;
   /** Flushes and stops; later calls reject. */
   close(): Promise<void>;
-  readonly stats: Readonly<TaskLoggerStats>;
+  readonly stats: Readonly<AuditWriterStats>;
 }
 
 interface Waiter {
@@ -82,30 +82,31 @@ interface Entry {
 const noopLog: WriterLog = { warn() {}, error() {} };
 
 /**
- * Creates the audit writer. Writes are queued per attempt, merged while queued, and sent as one
+ * Creates the audit writer. Writes are held per attempt, merged while held, and sent as one
  * multi-row upsert per round trip (group commit): while a statement is in flight, new writes
  * accumulate and go out together in the next one, so batches grow exactly when the database is
  * busy. Callers of pending()/finish() still await the durability of their own row.
  */
-export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
+export function createAuditWriter(options: AuditWriterOptions): AuditWriter {
   const { db } = options;
   const log = options.log ?? noopLog;
   const runningDelayMs = options.runningDelayMs ?? 250;
   const maxBatchRows = options.maxBatchRows ?? 1_000;
   const maxConcurrent = Math.max(1, options.maxConcurrentWrites ?? 2);
 
-  const queue = new Map<string, Entry>();
+  // Rows not yet sent, one entry per attempt (later writes of an attempt merge into it).
+  const unsent = new Map<string, Entry>();
   let urgent = 0;
   const inFlight = new Set<Promise<void>>();
   let immediate: NodeJS.Immediate | null = null;
   let timer: NodeJS.Timeout | null = null;
   let timerAt = 0;
   let closed = false;
-  const stats: TaskLoggerStats = { statements: 0, rows: 0, largestBatch: 0, merged: 0, droppedRunning: 0 };
+  const stats: AuditWriterStats = { statements: 0, rows: 0, largestBatch: 0, merged: 0, droppedRunning: 0 };
 
-  function enqueue(row: RowState, waiter: Waiter | null, dueAt: number): void {
+  function hold(row: RowState, waiter: Waiter | null, dueAt: number): void {
     const key = keyString(row.key);
-    const existing = queue.get(key);
+    const existing = unsent.get(key);
     if (existing) {
       stats.merged++;
       existing.row = mergeRows(existing.row, row);
@@ -115,7 +116,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
         existing.waiters.push(waiter);
       }
     } else {
-      queue.set(key, { row, waiters: waiter ? [waiter] : [], dueAt });
+      unsent.set(key, { row, waiters: waiter ? [waiter] : [], dueAt });
       if (waiter) urgent++;
     }
     schedule();
@@ -123,7 +124,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
 
   /** Arranges the next flush: at once when someone waits, at the next due time otherwise. */
   function schedule(): void {
-    if (inFlight.size >= maxConcurrent || queue.size === 0) return;
+    if (inFlight.size >= maxConcurrent || unsent.size === 0) return;
     if (urgent > 0) {
       // setImmediate lets every write issued in the current tick join the same statement.
       immediate ??= setImmediate(() => {
@@ -133,7 +134,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
       return;
     }
     let earliest = Number.POSITIVE_INFINITY;
-    for (const entry of queue.values()) {
+    for (const entry of unsent.values()) {
       earliest = Math.min(earliest, entry.dueAt);
       break; // insertion order is due order: every running write gets the same delay
     }
@@ -153,11 +154,11 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
   function takeBatch(all: boolean): Entry[] {
     const now = Date.now();
     const batch: Entry[] = [];
-    for (const [key, entry] of queue) {
+    for (const [key, entry] of unsent) {
       if (batch.length >= maxBatchRows) break;
       if (all || entry.waiters.length > 0 || entry.dueAt <= now) {
         batch.push(entry);
-        queue.delete(key);
+        unsent.delete(key);
         if (entry.waiters.length > 0) urgent--;
       }
     }
@@ -269,7 +270,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
    * ends when the row is durable: the statement is shared with other attempts' rows.
    */
   function awaited(row: () => RowState): Promise<void> {
-    if (closed) return Promise.reject(new AuditWriteError('task logger is closed'));
+    if (closed) return Promise.reject(new AuditWriteError('audit writer is closed'));
     let built: RowState;
     try {
       built = row();
@@ -291,7 +292,7 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
         });
       }
       return new Promise<void>((resolve, reject) => {
-        enqueue(
+        hold(
           built,
           {
             resolve(rows) {
@@ -318,15 +319,15 @@ export function createTaskLogger(options: TaskLoggerOptions): TaskLogger {
         log.warn({ err: error }, 'running row not recorded');
         return;
       }
-      enqueue(row, null, Date.now() + runningDelayMs);
+      hold(row, null, Date.now() + runningDelayMs);
     },
     async flush() {
       if (immediate) {
         clearImmediate(immediate);
         immediate = null;
       }
-      while (queue.size > 0 || inFlight.size > 0) {
-        if (queue.size > 0 && inFlight.size < maxConcurrent) await run(true);
+      while (unsent.size > 0 || inFlight.size > 0) {
+        if (unsent.size > 0 && inFlight.size < maxConcurrent) await run(true);
         else await Promise.race(inFlight).catch(() => {});
       }
     },

@@ -4,13 +4,13 @@ import { createTestDatabase, type TestDatabase } from '@fleet/testing';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AuditWriteError, createTaskLogger, InvalidTaskRowError, type TaskStart } from '../src/index.ts';
+import { AuditWriteError, createAuditWriter, InvalidTaskRowError, type TaskStart } from '../src/index.ts';
 
 let t: TestDatabase;
 let workspaceId: string;
 
 beforeAll(async () => {
-  t = await createTestDatabase('task_logger');
+  t = await createTestDatabase('audit_writer');
   const org = await t.db.insertInto('organizations').values({ name: 'Acme' }).returning('id').executeTakeFirstOrThrow();
   const ws = await t.db
     .insertInto('workspaces')
@@ -52,9 +52,9 @@ function countingDb(url: string): { db: Kysely<Database>; count: () => number } 
   return { db, count: () => statements };
 }
 
-describe('task logger', () => {
+describe('audit writer', () => {
   it('records a lifecycle as one row with the start time and a computed duration', async () => {
-    const logger = createTaskLogger({ db: t.db, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db: t.db, runningDelayMs: 0 });
     const s = start({ executedAt: new Date(Date.now() - 1500) });
     logger.running(s);
     await logger.flush();
@@ -82,7 +82,7 @@ describe('task logger', () => {
 
   it('writes a fast attempt once: the running row merges into the terminal row', async () => {
     const { db, count } = countingDb(t.url);
-    const logger = createTaskLogger({ db, runningDelayMs: 60_000 });
+    const logger = createAuditWriter({ db, runningDelayMs: 60_000 });
     const s = start();
     logger.running(s);
     await logger.finish(s, { status: 'completed' });
@@ -95,7 +95,7 @@ describe('task logger', () => {
   });
 
   it('gives one row for concurrent duplicate transitions', async () => {
-    const logger = createTaskLogger({ db: t.db, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db: t.db, runningDelayMs: 0 });
     const s = start();
     await Promise.all([
       logger.pending(s),
@@ -104,7 +104,7 @@ describe('task logger', () => {
       logger.finish(s, { status: 'completed' }),
     ]);
     // and the same transitions replayed by a second writer (another replica) after the fact
-    const other = createTaskLogger({ db: t.db, runningDelayMs: 0 });
+    const other = createAuditWriter({ db: t.db, runningDelayMs: 0 });
     await Promise.all([other.pending(s), other.finish(s, { status: 'completed' })]);
     const rows = await t.db.selectFrom('autonomous_tasks').select(['status', 'attempt']).execute();
     expect(rows).toEqual([{ status: 'completed', attempt: 1 }]);
@@ -112,7 +112,7 @@ describe('task logger', () => {
   });
 
   it('never moves a terminal row back: a late running or pending is ignored, and the first terminal wins', async () => {
-    const logger = createTaskLogger({ db: t.db, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db: t.db, runningDelayMs: 0 });
     const s = start();
     await logger.finish(s, { status: 'failed', errorMessage: 'boom' });
     logger.running(s);
@@ -126,7 +126,7 @@ describe('task logger', () => {
   });
 
   it('moves pending to running to terminal, with executed_at at the real start', async () => {
-    const logger = createTaskLogger({ db: t.db, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db: t.db, runningDelayMs: 0 });
     const queuedAt = new Date(Date.now() - 60_000);
     const s = start({ executedAt: queuedAt });
     await logger.pending(s);
@@ -144,7 +144,7 @@ describe('task logger', () => {
 
   it('1,000 concurrent lifecycles give 1,000 rows in far fewer than 2,000 statements', async () => {
     const { db, count } = countingDb(t.url);
-    const logger = createTaskLogger({ db, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db, runningDelayMs: 0 });
     const starts = Array.from({ length: 1_000 }, () => start());
     await Promise.all(
       starts.map(async (s, i) => {
@@ -171,7 +171,7 @@ describe('task logger', () => {
   });
 
   it('keeps the audit row of a job whose workspace does not exist, without failing its batch mates', async () => {
-    const logger = createTaskLogger({ db: t.db });
+    const logger = createAuditWriter({ db: t.db });
     const ghost = start({ workspaceId: randomUUID() });
     const good = start();
     await Promise.all([
@@ -196,7 +196,7 @@ describe('task logger', () => {
   });
 
   it('rejects a malformed row before it reaches the database, naming the field', async () => {
-    const logger = createTaskLogger({ db: t.db });
+    const logger = createAuditWriter({ db: t.db });
     await expect(logger.finish(start({ taskType: 'made_up' as never }), { status: 'completed' })).rejects.toThrow(
       InvalidTaskRowError,
     );
@@ -216,7 +216,7 @@ describe('task logger', () => {
         }),
       }),
     });
-    const logger = createTaskLogger({ db, runningDelayMs: 0 });
+    const logger = createAuditWriter({ db, runningDelayMs: 0 });
     const s = start();
     logger.running(s);
     await expect(logger.finish(s, { status: 'completed' })).rejects.toBeInstanceOf(AuditWriteError);

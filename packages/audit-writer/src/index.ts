@@ -1,3 +1,10 @@
+export {
+  type AuditWriter,
+  type AuditWriterOptions,
+  type AuditWriterStats,
+  createAuditWriter,
+  type WriterLog,
+} from './audit-writer.ts';
 export { AuditWriteError, isRowError, sqlState } from './errors.ts';
 export { taskRowId } from './row-id.ts';
 export {
@@ -10,11 +17,4 @@ export {
   type TaskKey,
   type TaskStart,
 } from './rows.ts';
-export {
-  createTaskLogger,
-  type TaskLogger,
-  type TaskLoggerOptions,
-  type TaskLoggerStats,
-  type WriterLog,
-} from './task-logger.ts';
 export { UPSERT_SQL, UPSERT_STATEMENT, upsertParams, upsertRows } from './upsert.ts';

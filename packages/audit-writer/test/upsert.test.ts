@@ -8,7 +8,7 @@ import { mergeRows } from '../src/rows.ts';
 
 let t: TestDatabase;
 beforeAll(async () => {
-  t = await createTestDatabase('task_logger_upsert');
+  t = await createTestDatabase('audit_writer_upsert');
 });
 afterAll(() => t.drop());
 
