@@ -3,10 +3,10 @@ import type { RedisClient } from '@fleet/queues';
 import { type Job, Worker } from 'bullmq';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { WorkerTiming } from './define-agent.ts';
 import { describeError } from './describe-error.ts';
 import type { ControlMetrics } from './metrics.ts';
 import type { Scrubber } from './secrets.ts';
+import type { WorkerTiming } from './worker-timing.ts';
 import { FINISHED_JOBS_KEPT } from './worker-timing.ts';
 
 /** What a control job's processor gets besides the job. */

@@ -5,6 +5,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ControlWorker } from './control-worker.ts';
+import type { WorkerTiming } from './worker-timing.ts';
 
 /** What a handler gets besides its payload. */
 export interface HandlerContext<Deps = unknown> {
@@ -57,21 +58,6 @@ export interface SetupContext<Env> {
   env: Env;
   db: Kysely<Database>;
   log: Logger;
-}
-
-/**
- * BullMQ worker timing; the defaults (worker-timing.ts) find a dead worker's job within 30 s and
- * suit handlers of any length, since a live worker renews its locks while the handler runs.
- */
-export interface WorkerTiming {
-  /** How long a job's lock lasts without renewal. */
-  lockDurationMs?: number;
-  /** How often a running job's lock is renewed (BullMQ's lockRenewTime). */
-  lockRenewMs?: number;
-  /** How often stalled jobs (lost locks) are looked for. */
-  stalledIntervalMs?: number;
-  /** How many times a job may stall before it is failed. */
-  maxStalledCount?: number;
 }
 
 export interface AgentDefinition<Q extends QueueName = QueueName, Deps = unknown, EnvShape extends z.ZodRawShape = {}> {

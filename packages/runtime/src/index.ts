@@ -25,7 +25,6 @@ export {
   type HandlerResult,
   type Handlers,
   type SetupContext,
-  type WorkerTiming,
 } from './define-agent.ts';
 export { describeError } from './describe-error.ts';
 export { type RuntimeEnv, runtimeEnvShape } from './env.ts';
@@ -64,4 +63,4 @@ export {
 } from './secrets.ts';
 export { type RunningAgent, type StartAgentOptions, startAgent } from './start-agent.ts';
 export { withTimeout } from './with-timeout.ts';
-export { DEFAULT_WORKER_TIMING, workerTiming } from './worker-timing.ts';
+export { DEFAULT_WORKER_TIMING, type WorkerTiming, workerTiming } from './worker-timing.ts';

@@ -1,5 +1,19 @@
-import type { WorkerTiming } from './define-agent.ts';
 import type { RuntimeEnv } from './env.ts';
+
+/**
+ * BullMQ worker timing; the defaults (below) find a dead worker's job within 30 s and
+ * suit handlers of any length, since a live worker renews its locks while the handler runs.
+ */
+export interface WorkerTiming {
+  /** How long a job's lock lasts without renewal. */
+  lockDurationMs?: number;
+  /** How often a running job's lock is renewed (BullMQ's lockRenewTime). */
+  lockRenewMs?: number;
+  /** How often stalled jobs (lost locks) are looked for. */
+  stalledIntervalMs?: number;
+  /** How many times a job may stall before it is failed. */
+  maxStalledCount?: number;
+}
 
 /**
  * How fast a dead worker's job is found, and how long a live one may go without renewing.
