@@ -4,7 +4,7 @@
  * retried inline: a POST that timed out may have worked, and only the publisher knows how to
  * find out (publish-post.ts).
  */
-import { PermanentError, providerExcerpt, RetryLaterError } from '@fleet/runtime';
+import { PermanentError, providerExcerpt, RetryLaterError, retryAfterMs } from '@fleet/runtime';
 import { RefusedUrlError, type SafeFetch, type SafeFetchInit } from '@fleet/safe-fetch';
 
 export interface HttpDeps {
@@ -28,12 +28,9 @@ const DEFAULT_RATE_LIMIT_WAIT_MS = 60_000;
  * X-RateLimit-Reset (an ISO 8601 instant), or X's x-rate-limit-reset (Unix seconds).
  */
 export function rateLimitWaitMs(headers: Headers, now = Date.now()): number {
-  const retryAfter = headers.get('retry-after')?.trim();
-  if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
+  const retryAfter = retryAfterMs(headers, now);
+  if (retryAfter !== undefined) return retryAfter;
+  // The platforms' own reset headers, which the HTTP retry policy does not know.
   const reset = (headers.get('x-ratelimit-reset') ?? headers.get('x-rate-limit-reset'))?.trim();
   if (reset) {
     const at = /^\d+$/.test(reset) ? Number(reset) * 1000 : Date.parse(reset);
