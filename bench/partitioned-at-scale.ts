@@ -17,8 +17,9 @@
  *  - every read of bench/queries/cases.ts (summary 24 h/7 d, dashboard, task list, getTask, ...):
  *    median of --runs after a warm-up, and the plan: partitions scanned, sequential scans;
  *  - retiring the oldest 30 days (retention --days → --days - 30): partitioned = the scheduler's
- *    data_cleanup (retireOldPartitions + deleteOldTaskRows for the boundary partition);
- *    unpartitioned = the cleanup before 140 (batched DELETE ... WHERE id IN (... LIMIT 10000)),
+ *    data_cleanup's statements (autonomous_tasks_retire_partition for each retirable partition,
+ *    then the batched DELETE of the partition holding the cutoff); unpartitioned = the cleanup
+ *    before 140 (batched DELETE ... WHERE id IN (... LIMIT 10000)),
  *    then VACUUM on each side; seconds and WAL.
  *
  * WAL: the cluster is shared with other databases, so pg_current_wal_insert_lsn() differences
@@ -36,8 +37,17 @@ import { createDb, migrateToLatest } from '@fleet/db';
 import { UPSERT_SQL } from '@fleet/task-logger';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { deleteOldTaskRows, retireOldPartitions } from '../agents/scheduler/src/cleanup.ts';
-import { describeCasePlan, oldCleanupDelete, type Side, unpartitionedDdl, writeBatch } from './partitioned/sides.ts';
+import {
+  BOUNDARY_DELETE,
+  batchedDelete,
+  describeCasePlan,
+  explainWal,
+  OLD_CLEANUP_DELETE,
+  ROW_DELETES_FROM,
+  type Side,
+  unpartitionedDdl,
+  writeBatch,
+} from './partitioned/sides.ts';
 import { captureCases, pickWorkspaces } from './queries/cases.ts';
 import { generate } from './queries/generate.ts';
 import { admin, adminUrl, machine, median, postgresInfo, redisUrl, round, sleep } from './support.ts';
@@ -130,8 +140,7 @@ try {
     insertSeconds: round(gen.insertMs / 1000),
     indexesSeconds: round(gen.indexesMs / 1000),
     vacuumAnalyzeSeconds: round(gen.vacuumAnalyzeMs / 1000),
-    tableMiB: gen.tableMiB,
-    indexesMiB: gen.indexesMiB,
+    ...(await partitionedSize()),
   };
   log(`partitioned side filled in ${round(genS)} s`);
   const invalid = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_index WHERE NOT indisvalid`.execute(db);
@@ -269,33 +278,44 @@ try {
   await cs.unpartitioned.end();
   writeFileSync(values.plans, md.join('\n'));
 
-  // Retiring the oldest 30 days: retention DAYS → DAYS - 30. WAL from the cluster's LSN, less
-  // what the rest of the cluster wrote meanwhile at the idle rate measured just before.
-  const idleBeforeRetire = await idleWalRate();
-  const net = (bytes: number, seconds: number) => Math.max(0, Math.round(bytes - idleBeforeRetire * seconds));
+  // Retiring the oldest 30 days: retention DAYS -> DAYS - 30, with data_cleanup's statements
+  // (agents/scheduler/src/cleanup.ts) run under EXPLAIN (ANALYZE, WAL) for their own WAL; the
+  // cluster's LSN difference (other databases included) beside it.
   const cutoff = new Date(Date.now() - (DAYS - 30) * 86_400_000);
   const retire: Record<string, unknown> = {};
   {
     const c = await client('partitioned');
     const before = Number((await c.query('SELECT count(*) AS n FROM autonomous_tasks')).rows[0].n);
     const from = await lsn(c);
-    const [dropped, dropS] = await timed(() => retireOldPartitions(db, cutoff));
-    const dropWal = await walSince(c, from);
+    const t = performance.now();
+    const retirable = await c.query<{ partition_name: string }>(
+      'SELECT partition_name FROM autonomous_tasks_retirable_partitions($1)',
+      [cutoff],
+    );
+    let dropWal = 0;
+    for (const { partition_name } of retirable.rows) {
+      dropWal += (await explainWal(c, 'SELECT autonomous_tasks_retire_partition($1, $2)', [partition_name, cutoff]))
+        .walBytes;
+    }
+    const dropS = (performance.now() - t) / 1000;
+    const dropCluster = await walSince(c, from);
     const from2 = await lsn(c);
-    const [trim, trimS] = await timed(() => deleteOldTaskRows(db, cutoff, 10_000));
-    const trimWal = await walSince(c, from2);
+    const rowsFrom = (await c.query<{ from: string }>(ROW_DELETES_FROM, [cutoff])).rows[0]!.from;
+    const [trim, trimS] = await timed(() => batchedDelete(c, BOUNDARY_DELETE, [cutoff, rowsFrom], 10_000));
+    const trimCluster = await walSince(c, from2);
     const vac = await vacuumVerbose(c, 'autonomous_tasks');
     const after = Number((await c.query('SELECT count(*) AS n FROM autonomous_tasks')).rows[0].n);
     retire.partitioned = {
       rowsRetired: before - after,
-      partitionsDropped: dropped.length,
+      partitionsDropped:
+        partitions - Number((await c.query('SELECT count(*) AS n FROM autonomous_tasks_partitions()')).rows[0].n),
       dropSeconds: round(dropS, 2),
-      dropClusterWalBytes: dropWal,
-      dropNetWalBytes: net(dropWal, dropS),
+      dropWalBytes: dropWal,
+      dropClusterWalBytes: dropCluster,
       boundaryRowsDeleted: trim.deleted,
       boundarySeconds: round(trimS, 2),
-      boundaryClusterWalBytes: trimWal,
-      boundaryNetWalBytes: net(trimWal, trimS),
+      boundaryWalBytes: trim.walBytes,
+      boundaryClusterWalBytes: trimCluster,
       vacuum: vac,
     };
     await c.end();
@@ -304,22 +324,21 @@ try {
     const c = await client('unpartitioned');
     const before = Number((await c.query('SELECT count(*) AS n FROM autonomous_tasks')).rows[0].n);
     const from = await lsn(c);
-    const [del, delS] = await timed(() => oldCleanupDelete(udb, cutoff, 10_000));
-    const delWal = await walSince(c, from);
+    const [del, delS] = await timed(() => batchedDelete(c, OLD_CLEANUP_DELETE, [cutoff], 10_000));
+    const delCluster = await walSince(c, from);
     const vac = await vacuumVerbose(c, 'autonomous_tasks');
     const after = Number((await c.query('SELECT count(*) AS n FROM autonomous_tasks')).rows[0].n);
     retire.unpartitioned = {
       rowsRetired: before - after,
       batches: del.batches,
       deleteSeconds: round(delS, 1),
-      deleteClusterWalBytes: delWal,
-      deleteNetWalBytes: net(delWal, delS),
+      deleteWalBytes: del.walBytes,
+      deleteClusterWalBytes: delCluster,
       vacuum: vac,
     };
     await c.end();
   }
   log(`retire: ${JSON.stringify(retire)}`);
-  retire.idleWalBytesPerSecond = idleBeforeRetire;
 
   const summarise = (xs: { rowsPerSecond: number[]; walBytesPerRow: number[] }) => ({
     medianRowsPerSecond: median(xs.rowsPerSecond),
@@ -357,6 +376,17 @@ try {
   else await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
 }
 process.exit(0);
+
+/** Sizes summed over the partitions (pg_table_size of a partitioned table is 0). */
+async function partitionedSize() {
+  const r = await sql<{ t: string; i: string }>`
+    SELECT sum(pg_table_size(relid)) AS t, sum(pg_indexes_size(relid)) AS i
+    FROM pg_partition_tree('autonomous_tasks') WHERE isleaf`.execute(db);
+  return {
+    tableMiB: Math.round(Number(r.rows[0]!.t) / 2 ** 20),
+    indexesMiB: Math.round(Number(r.rows[0]!.i) / 2 ** 20),
+  };
+}
 
 /** VACUUM (VERBOSE) of one table on `c`: seconds and the WAL bytes it reports. */
 async function vacuumVerbose(c: pg.Client, table: string) {

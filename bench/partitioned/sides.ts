@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import type pg from 'pg';
 
 export type Side = 'partitioned' | 'unpartitioned';
 
@@ -56,35 +57,66 @@ export async function unpartitionedDdl(db: Db): Promise<{ table: string; after: 
   };
 }
 
+/** Runs one statement under EXPLAIN (ANALYZE, WAL): the rows its plan's first input produced and its own WAL bytes. */
+export async function explainWal(
+  c: pg.Client,
+  text: string,
+  params: unknown[],
+): Promise<{ rows: number; walBytes: number }> {
+  const r = await c.query(`EXPLAIN (ANALYZE, WAL, TIMING OFF, FORMAT JSON) ${text}`, params);
+  const plan = r.rows[0]['QUERY PLAN'][0].Plan;
+  return {
+    rows: Number(plan.Plans?.[0]?.['Actual Rows'] ?? plan['Actual Rows'] ?? 0),
+    walBytes: Number(plan['WAL Bytes'] ?? 0),
+  };
+}
+
 /**
- * data_cleanup's row deletion before migration 140 (agents/scheduler/src/cleanup.ts at the parent
- * of the partitioning commit): one DELETE of at most `batchSize` rows per statement until none
- * is left. `db` must resolve autonomous_tasks to the unpartitioned table.
+ * The batched DELETE of data_cleanup: `text` deletes at most `batchSize` rows (its last
+ * parameter), repeated until a batch comes back short. Each statement runs under EXPLAIN (ANALYZE,
+ * WAL) so that its own WAL is counted: the cluster is shared.
  */
-export async function oldCleanupDelete(
-  db: Db,
-  cutoff: Date,
+export async function batchedDelete(
+  c: pg.Client,
+  text: string,
+  params: unknown[],
   batchSize: number,
-): Promise<{ deleted: number; batches: number }> {
+): Promise<{ deleted: number; batches: number; walBytes: number }> {
   let deleted = 0;
   let batches = 0;
+  let walBytes = 0;
   for (;;) {
-    const result = await sql`
-      DELETE FROM autonomous_tasks
-      WHERE id IN (
-        SELECT id FROM autonomous_tasks
-        WHERE executed_at < ${cutoff}
-        LIMIT ${batchSize}
-        FOR UPDATE SKIP LOCKED
-      )`.execute(db);
-    const n = Number(result.numAffectedRows ?? 0);
-    if (n === 0) break;
-    deleted += n;
+    const r = await explainWal(c, text, [...params, batchSize]);
+    walBytes += r.walBytes;
+    if (r.rows === 0) break;
+    deleted += r.rows;
     batches++;
-    if (n < batchSize) break;
+    if (r.rows < batchSize) break;
   }
-  return { deleted, batches };
+  return { deleted, batches, walBytes };
 }
+
+/**
+ * data_cleanup before migration 140 (agents/scheduler/src/cleanup.ts at the parent of commit
+ * 35b66f0): rows executed before the cutoff, by id.
+ */
+export const OLD_CLEANUP_DELETE = `DELETE FROM autonomous_tasks
+  WHERE id IN (SELECT id FROM autonomous_tasks WHERE executed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`;
+
+/**
+ * data_cleanup since 140 (cleanup.ts deleteOldTaskRows): after the whole partitions are dropped,
+ * rows executed before the cutoff from the partition holding the cutoff on ($2, rowDeletesFrom).
+ */
+export const BOUNDARY_DELETE = `DELETE FROM autonomous_tasks
+  WHERE (id, created_at) IN (
+    SELECT id, created_at FROM autonomous_tasks
+    WHERE executed_at < $1 AND created_at >= $2::timestamptz LIMIT $3 FOR UPDATE SKIP LOCKED)`;
+
+/** cleanup.ts rowDeletesFrom: the start of the partition holding the cutoff. */
+export const ROW_DELETES_FROM = `SELECT coalesce(
+  (SELECT coalesce(lower_bound, '-infinity') FROM autonomous_tasks_partitions()
+   WHERE NOT is_default AND coalesce(lower_bound, '-infinity') <= $1::timestamptz AND upper_bound > $1::timestamptz),
+  $1::timestamptz)::text AS from`;
 
 /** One batch of new finished attempts as the audit writer's upsert takes them (UPSERT_SQL's 16 arrays). */
 export function writeBatch(n: number, workspaceIds: string[]): unknown[] {
