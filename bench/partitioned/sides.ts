@@ -178,6 +178,9 @@ export function describeCasePlan(plan: string, side: Side, partitionRows: Map<st
   }
   const time = /Execution Time: ([\d.]+) ms/.exec(plan) ?? /duration: ([\d.]+) ms/.exec(plan);
   const removed = [...plan.matchAll(/Subplans Removed: (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+  // An index walked end to end while a filter drops the rows reads the whole table too.
+  const filtered = [...plan.matchAll(/Rows Removed by Filter: (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+  const tableRows = [...partitionRows.values()].reduce((s, n) => s + n, 0);
   return {
     planMs: time ? Number(time[1]) : null,
     ...(side === 'partitioned'
@@ -185,11 +188,14 @@ export function describeCasePlan(plan: string, side: Side, partitionRows: Map<st
       : {}),
     seqScans,
     seqScansWithRows,
-    // A sequential scan of the table, or of every partition holding rows.
+    // A sequential scan of the table or of every partition holding rows, or filters that drop
+    // half the table's rows.
+    rowsRemovedByFilter: filtered,
     wholeTable:
-      side === 'unpartitioned'
+      filtered >= tableRows / 2 ||
+      (side === 'unpartitioned'
         ? seqScans > 0
-        : seqScansWithRows > 0 && seqScansWithRows >= [...partitionRows.values()].filter((n) => n > 0).length,
+        : seqScansWithRows > 0 && seqScansWithRows >= [...partitionRows.values()].filter((n) => n > 0).length),
     indexes: [...indexes].slice(0, 4),
   };
 }
