@@ -293,7 +293,9 @@ export async function generate(db: Db, o: GenerateOptions, log: (msg: string) =>
   await sql`SET maintenance_work_mem = '512MB'`.execute(db);
   for (const ix of indexes.rows) {
     log(`building ${ix.name}`);
-    await sql.raw(ix.def).execute(db);
+    // A partitioned table's index definition reads `ON ONLY`, which would build the parent's
+    // index alone (invalid, no partition index): build it on every partition.
+    await sql.raw(ix.def.replace(' ON ONLY ', ' ON ')).execute(db);
   }
   await sql`RESET maintenance_work_mem`.execute(db);
   const indexesMs = performance.now() - t;
