@@ -12,7 +12,7 @@
  *
  * Then, for each side:
  *  - write path: --write-rows new attempts per round through the audit writer's upsert
- *    (@fleet/task-logger UPSERT_SQL, batches of --batch), rounds alternating between the sides,
+ *    (@fleet/audit-writer UPSERT_SQL, batches of --batch), rounds alternating between the sides,
  *    median rows/s; WAL bytes from EXPLAIN (ANALYZE, WAL) of each statement;
  *  - every read of bench/queries/cases.ts (summary 24 h/7 d, dashboard, task list, getTask, ...):
  *    median of --runs after a warm-up, and the plan: partitions scanned, sequential scans;
@@ -34,7 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createDb, migrateToLatest } from '@fleet/db';
-import { UPSERT_SQL } from '@fleet/task-logger';
+import { UPSERT_SQL } from '@fleet/audit-writer';
 import { sql } from 'kysely';
 import pg from 'pg';
 import {
