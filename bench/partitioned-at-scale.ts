@@ -33,8 +33,8 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createDb, migrateToLatest } from '@fleet/db';
 import { UPSERT_SQL } from '@fleet/audit-writer';
+import { createDb, migrateToLatest } from '@fleet/db';
 import { sql } from 'kysely';
 import pg from 'pg';
 import {
