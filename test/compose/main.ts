@@ -62,6 +62,7 @@ const AGENTS = [
   'media-transcription',
   'scheduler',
   'content-calendar',
+  'social-publisher',
 ];
 
 /** Epoch ms of an engine timestamp (podman gives nanoseconds, which Date.parse may refuse). */
@@ -310,7 +311,7 @@ async function main(): Promise<number> {
         GOOGLE_CLIENT_SECRET: { value: env.GOOGLE_CLIENT_SECRET!, services: ['email-integration', 'stubs'] },
         MAIL_TOKEN_ENCRYPTION_KEY: {
           value: env.MAIL_TOKEN_ENCRYPTION_KEY!,
-          services: ['email-integration', 'content-calendar'],
+          services: ['email-integration', 'content-calendar', 'social-publisher'],
         },
         TRANSCRIPTION_API_KEY: { value: env.TRANSCRIPTION_API_KEY!, services: ['media-transcription', 'stubs'] },
         ENRICHMENT_API_KEY: { value: env.ENRICHMENT_API_KEY!, services: ['contact-intelligence'] },
