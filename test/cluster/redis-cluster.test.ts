@@ -180,7 +180,9 @@ const closing = (what: string, ms: number, close: () => Promise<unknown> | undef
 
 afterAll(async () => {
   const closed = await Promise.allSettled([
-    ...agents.map((a) => closing(`agent ${a.name}`, 15_000, () => a.close(5_000))),
+    // A close is bounded inside the runtime (grace, then abort, then force, then each later step):
+    // 30 s covers those bounds; longer means a close that hangs.
+    ...agents.map((a) => closing(`agent ${a.name}`, 30_000, () => a.close(5_000))),
     closing('the control plane', 10_000, () => controlPlane?.close()),
     closing('the producer', 10_000, () => producer?.close()),
   ]);
@@ -196,7 +198,7 @@ afterAll(async () => {
   if (mediaRoot) await rm(mediaRoot, { recursive: true, force: true });
   const stuck = closed.filter((c) => c.status === 'rejected').map((c) => String(c.reason));
   expect(stuck, 'everything closes in time').toEqual([]);
-}, 60_000);
+}, 90_000);
 
 const ALL_QUEUES = [...QUEUE_NAMES, TICK_QUEUE];
 

@@ -24,6 +24,9 @@ import { createScrubber, secretValuesFromEnv } from './secrets.ts';
 import { withTimeout } from './with-timeout.ts';
 import { FINISHED_JOBS_KEPT, workerTiming } from './worker-timing.ts';
 
+/** The longest one step of closing after the drain (reconciler, queues, teardown) may take. */
+const CLOSE_STEP_MS = 5_000;
+
 export interface StartAgentOptions {
   /** Environment to parse (default process.env). Tests pass an object. */
   env?: NodeJS.ProcessEnv;
@@ -317,14 +320,22 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
         }
       }
       clearInterval(subscriberPing);
-      await reconciler.stop();
+      // A Redis node that died (a cluster master before its failover) can leave a reconcile pass
+      // or a queue's close waiting on it: past these bounds the connections are simply cut.
+      await withTimeout(reconciler.stop(), CLOSE_STEP_MS, 'the reconciler').catch((err) =>
+        log.warn({ err }, 'reconciler did not stop in time'),
+      );
       await auditWriter.close().catch((err) => log.error({ err }, 'audit rows not flushed at shutdown'));
-      await Promise.allSettled([
-        probe.close(),
-        queue.close(),
-        ...controlQueues.map((q) => q.close()),
-        agent.teardown?.(deps),
-      ]);
+      await withTimeout(
+        Promise.allSettled([
+          probe.close(),
+          queue.close(),
+          ...controlQueues.map((q) => q.close()),
+          agent.teardown?.(deps),
+        ]),
+        CLOSE_STEP_MS,
+        'queues and teardown',
+      ).catch((err) => log.warn({ err }, 'queues or teardown did not close in time; cutting the connections'));
       subscriber.disconnect();
       connection.disconnect();
       await Promise.allSettled([db.destroy(), auditDb.destroy(), probeDb.destroy()]);
