@@ -7,7 +7,7 @@ import { describeError } from './describe-error.ts';
 import type { ControlMetrics } from './metrics.ts';
 import type { Scrubber } from './secrets.ts';
 import type { WorkerTiming } from './worker-timing.ts';
-import { FINISHED_JOBS_KEPT } from './worker-timing.ts';
+import { bullmqTiming, FINISHED_JOBS_KEPT } from './worker-timing.ts';
 
 /** What a control job's processor gets besides the job. */
 export interface ControlContext<Deps = unknown> {
@@ -112,12 +112,7 @@ export function hostControlWorker<Deps>(
       connection: o.connection,
       prefix: o.prefix,
       concurrency: concurrency ?? 1,
-      ...(o.timing && {
-        lockDuration: o.timing.lockDurationMs,
-        lockRenewTime: o.timing.lockRenewMs,
-        stalledInterval: o.timing.stalledIntervalMs,
-        maxStalledCount: o.timing.maxStalledCount,
-      }),
+      ...(o.timing && bullmqTiming(o.timing)),
       name: o.instanceId,
       ...FINISHED_JOBS_KEPT,
       autorun: false,

@@ -142,7 +142,7 @@ export function createProcessor(p: ProcessorDeps) {
     let started = performance.now();
     let release: Release | null = null;
     const def = findJob(agent.queue, job.name);
-    const start = taskStart(job, agent.name, def?.taskType ?? taskTypeOf(agent.queue, job.name), scrub);
+    const start = taskStart(job, agent.name, taskTypeOf(agent.queue, job.name), scrub);
     const log = p.log.child({
       taskId: taskRowId(start),
       jobId: job.id,

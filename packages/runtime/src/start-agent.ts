@@ -22,7 +22,7 @@ import { createProcessor, type OnAttemptStep, SHUTDOWN_REASON } from './processo
 import { createReconciler, type Reconciler } from './reconciler.ts';
 import { createScrubber, secretValuesFromEnv } from './secrets.ts';
 import { withTimeout } from './with-timeout.ts';
-import { FINISHED_JOBS_KEPT, workerTiming } from './worker-timing.ts';
+import { bullmqTiming, FINISHED_JOBS_KEPT, workerTiming } from './worker-timing.ts';
 
 /** The longest one step of closing after the drain (reconciler, queues, teardown) may take. */
 const CLOSE_STEP_MS = 5_000;
@@ -182,12 +182,9 @@ export async function startAgent(agent: AnyAgent, options: StartAgentOptions = {
     // Handler slots plus the acknowledgement window (ack-window.ts); the slots are enforced by
     // the processor. BullMQ locks, renews, stalls, delays and retries every job it holds.
     concurrency: capacity.held,
-    lockDuration,
-    lockRenewTime: timing.lockRenewMs,
-    stalledInterval: timing.stalledIntervalMs,
+    ...bullmqTiming(timing),
     // Recorded as each job's processedBy: process mode finds the jobs of a child that died by it.
     name: env.FLEET_INSTANCE_ID,
-    maxStalledCount: timing.maxStalledCount,
     ...FINISHED_JOBS_KEPT,
     autorun: false,
     // The job carries its enqueue's trace context; BullMQ's `process` span continues it.

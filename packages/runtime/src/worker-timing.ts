@@ -55,3 +55,13 @@ export function workerTiming(env: RuntimeEnv, agent: WorkerTiming = {}): Require
     maxStalledCount: env.MAX_STALLED_COUNT ?? agent.maxStalledCount ?? DEFAULT_WORKER_TIMING.maxStalledCount,
   };
 }
+
+/** The timing as BullMQ's Worker options name it, for every worker the runtime builds. */
+export function bullmqTiming(t: Required<WorkerTiming>) {
+  return {
+    lockDuration: t.lockDurationMs,
+    lockRenewTime: t.lockRenewMs,
+    stalledInterval: t.stalledIntervalMs,
+    maxStalledCount: t.maxStalledCount,
+  };
+}
