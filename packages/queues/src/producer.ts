@@ -95,7 +95,7 @@ export interface Producer {
 export function createProducer(options: ProducerOptions): Producer {
   const connection: RedisClient = createRedis(options.redis, 'producer');
   const queues = new Map<QueueName, Queue>();
-  const logger: AuditWriter | null = options.db ? createAuditWriter({ db: options.db }) : null;
+  const auditWriter: AuditWriter | null = options.db ? createAuditWriter({ db: options.db }) : null;
 
   /** Drops the connection with a TCP reset, discarding anything not yet sent; ioredis reconnects. */
   function resetConnection(): void {
@@ -174,11 +174,11 @@ export function createProducer(options: ProducerOptions): Producer {
       executedAt: createdAt,
       jobCreatedAt: createdAt,
     };
-    const writePending = logger !== null && opts.writePending !== false;
+    const writePending = auditWriter !== null && opts.writePending !== false;
     // Without deduplication the id is ours, so the pending row can exist before the job can run.
     const newId = !opts.jobId || (opts.jobIdIsNew === true && isUuid(opts.jobId));
     const pendingFirst = writePending && !opts.deduplicationId && newId;
-    if (pendingFirst) await logger!.pending(start);
+    if (pendingFirst) await auditWriter!.pending(start);
     if (opts.jobId && !newId) {
       // BullMQ ignores an add whose id exists and hands back a local copy that looks new.
       const existing = await q.getJob(opts.jobId);
@@ -190,7 +190,7 @@ export function createProducer(options: ProducerOptions): Producer {
     } catch (error) {
       if (isDefiniteRefusal(error)) {
         if (pendingFirst) {
-          await logger!
+          await auditWriter!
             .finish(start, { status: 'failed', errorMessage: `could not enqueue: ${(error as Error).message}` })
             .catch(() => {});
         }
@@ -213,7 +213,7 @@ export function createProducer(options: ProducerOptions): Producer {
     }
     const created = job.id === jobId && (job.timestamp ?? 0) >= start.executedAt.getTime() - 1_000;
     if (writePending && !pendingFirst && created) {
-      await logger!.pending({
+      await auditWriter!.pending({
         ...start,
         ...attemptIdentity(job, { trigger }),
         jobCreatedAt: new Date(job.timestamp),
@@ -227,7 +227,7 @@ export function createProducer(options: ProducerOptions): Producer {
     enqueueRaw,
     queue,
     async close() {
-      await logger?.close();
+      await auditWriter?.close();
       await Promise.all([...queues.values()].map((q) => q.close()));
       connection.disconnect();
     },
